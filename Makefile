@@ -1,0 +1,44 @@
+# `make synth` and `make test` install everything they need on a fresh machine (see README).
+SHELL := /bin/bash
+PYTHON ?= python3
+PIPENV_VERSION := 2026.10.3
+CHECKOV_VERSION := 3.3.30
+export PIPENV_VENV_IN_PROJECT := 1
+export PIPENV_VERBOSITY := -1
+export PIPENV_NOSPIN := 1
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+PIPENV := $(PYTHON) -m pipenv
+
+.PHONY: install synth test test-unit test-e2e benchmark clean
+
+.venv/.installed: Pipfile.lock
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check pipenv==$(PIPENV_VERSION)
+	$(PIPENV) sync --dev
+	touch $@
+
+node_modules/.installed: package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+# checkov has its own venv: its pins clash with the app's (boto3, cfn-lint) and it is a tool, not a library.
+.tools/checkov/.installed:
+	$(PYTHON) -m venv .tools/checkov
+	.tools/checkov/bin/pip install --quiet --disable-pip-version-check checkov==$(CHECKOV_VERSION)
+	touch $@
+
+install: .venv/.installed node_modules/.installed
+
+synth: install
+	$(PIPENV) run python main.py
+
+test: install .tools/checkov/.installed
+	TF_PLUGIN_DIR="$$(scripts/find-plugin-dir)" $(PIPENV) run pytest $(PYTEST_ARGS)
+
+test-unit: install
+	TF_PLUGIN_DIR="$$(scripts/find-plugin-dir)" $(PIPENV) run pytest -m "not e2e" $(PYTEST_ARGS)
+
+benchmark: install
+	$(PIPENV) run python scripts/benchmark.py
+
+clean:
+	rm -rf cdktf.out .venv node_modules .tools

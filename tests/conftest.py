@@ -1,0 +1,71 @@
+"""Synthesize every environment once per test session; tests read the parsed JSON."""
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+ADHOC = "pr123"
+
+
+@pytest.fixture(scope="session")
+def environments():
+    from config.settings import load_environments
+
+    return {env.suffix: env for env in load_environments(adhoc_suffix=ADHOC, environ={})}
+
+
+@pytest.fixture(scope="session")
+def synthesized(environments) -> dict[str, str]:
+    """Terraform JSON per suffix (dev, staging, prod, pr123), from one App."""
+    from cdktf import Testing
+
+    from stacks.video_pipeline_stack import VideoPipelineStack
+
+    app = Testing.app()
+    stacks = {suffix: VideoPipelineStack(app, env) for suffix, env in environments.items()}
+    return {suffix: Testing.synth(stack) for suffix, stack in stacks.items()}
+
+
+@pytest.fixture(scope="session")
+def stacks(synthesized) -> dict[str, dict]:
+    return {suffix: json.loads(text) for suffix, text in synthesized.items()}
+
+
+def resources(stack: dict, type_: str) -> dict[str, dict]:
+    """All resources of one Terraform type, by logical name."""
+    return stack.get("resource", {}).get(type_, {})
+
+
+def data_sources(stack: dict, type_: str) -> dict[str, dict]:
+    return stack.get("data", {}).get(type_, {})
+
+
+def only(stack: dict, type_: str) -> dict:
+    items = resources(stack, type_)
+    assert len(items) == 1, f"expected one {type_}, found {sorted(items)}"
+    return next(iter(items.values()))
+
+
+def policy_statements(stack: dict, ref: str) -> list[dict]:
+    """Statements of the aws_iam_policy_document a `${data.aws_iam_policy_document.X.json}` ref names."""
+    name = ref.split(".")[2]
+    return data_sources(stack, "aws_iam_policy_document")[name]["statement"]
+
+
+@pytest.fixture(scope="session")
+def plugin_dir() -> str:
+    """The local provider mirror (TF_PLUGIN_DIR): Terraform cannot download providers here."""
+    path = os.environ.get("TF_PLUGIN_DIR", "")
+    if not os.path.isdir(os.path.join(path, "registry.terraform.io", "hashicorp", "aws")):
+        pytest.fail(f"TF_PLUGIN_DIR = {path!r}: must point to a plugin directory holding "
+                    "registry.terraform.io/hashicorp/aws (run `make test`, which finds it)")
+    return path
+
+
+def terraform_env() -> dict[str, str]:
+    # No CLI config file (the machine's TF_CLI_CONFIG_FILE points to none) and no checkpoint calls.
+    return {**os.environ, "TF_CLI_CONFIG_FILE": os.devnull, "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1"}
