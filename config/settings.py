@@ -44,7 +44,6 @@ class NetworkSettings:
     vpc_cidr: str
     az_count: int
     nat_gateway_count: int
-    flow_log_retention_days: int
 
     def validate(self, path: str) -> None:
         try:
@@ -58,7 +57,6 @@ class NetworkSettings:
         if 3 * self.az_count > 2 ** (24 - net.prefixlen):
             _fail(f"{path}.az_count", self.az_count, f"needs {3 * self.az_count} /24 subnets, more than {self.vpc_cidr} holds")
         _check_range(f"{path}.nat_gateway_count", self.nat_gateway_count, 1, self.az_count)
-        _check_retention(f"{path}.flow_log_retention_days", self.flow_log_retention_days)
 
 
 @dataclass(frozen=True)
@@ -96,7 +94,6 @@ class CacheSettings:
     snapshot_retention_days: int
     maintenance_window: str
     snapshot_window: str
-    slow_log_retention_days: int
 
     def validate(self, path: str) -> None:
         if not re.fullmatch(r"7\.\d+", self.engine_version):
@@ -110,7 +107,6 @@ class CacheSettings:
             _fail(f"{path}.maintenance_window", self.maintenance_window, "must look like sun:17:00-sun:18:00 (UTC)")
         if not re.fullmatch(r"[0-2]\d:[0-5]\d-[0-2]\d:[0-5]\d", self.snapshot_window):
             _fail(f"{path}.snapshot_window", self.snapshot_window, "must look like 15:00-16:00 (UTC)")
-        _check_retention(f"{path}.slow_log_retention_days", self.slow_log_retention_days)
 
 
 @dataclass(frozen=True)
@@ -138,14 +134,12 @@ class SecretsSettings:
 class ComputeSettings:
     container_image: str
     capacity_provider: str
-    log_retention_days: int
 
     def validate(self, path: str) -> None:
         if not self.container_image or any(c.isspace() for c in self.container_image):
             _fail(f"{path}.container_image", self.container_image, "must be a non-empty image reference without spaces")
         if self.capacity_provider not in ("FARGATE", "FARGATE_SPOT"):
             _fail(f"{path}.capacity_provider", self.capacity_provider, "must be FARGATE or FARGATE_SPOT")
-        _check_retention(f"{path}.log_retention_days", self.log_retention_days)
 
 
 @dataclass(frozen=True)
@@ -164,14 +158,12 @@ class ApiSettings:
     throttle_rate_limit: int
     throttle_burst_limit: int
     manage_account_logging_role: bool
-    log_retention_days: int
 
     def validate(self, path: str) -> None:
         if not re.fullmatch(r"[A-Za-z0-9_]{1,128}", self.stage_name):
             _fail(f"{path}.stage_name", self.stage_name, "must be 1-128 letters, digits or underscores")
         _check_range(f"{path}.throttle_rate_limit", self.throttle_rate_limit, 1, 10000)
         _check_range(f"{path}.throttle_burst_limit", self.throttle_burst_limit, self.throttle_rate_limit, 5000)
-        _check_retention(f"{path}.log_retention_days", self.log_retention_days)
 
 
 @dataclass(frozen=True)
@@ -184,6 +176,7 @@ class EnvironmentSettings:
     state_bucket: str
     state_region: str
     protect_stateful: bool
+    log_retention_days: int
     network: NetworkSettings
     database: DatabaseSettings
     cache: CacheSettings
@@ -210,6 +203,7 @@ class EnvironmentSettings:
                 _fail(f"{path}.{region_field}", value, "must be an AWS region such as ap-northeast-1")
         if not re.fullmatch(r"(?!xn--)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", self.state_bucket):
             _fail(f"{path}.state_bucket", self.state_bucket, "must be a valid S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)")
+        _check_retention(f"{path}.log_retention_days", self.log_retention_days)
         for section in (self.network, self.database, self.cache, self.storage, self.secrets, self.compute, self.notifications, self.api):
             section_name = next(f.name for f in dataclasses.fields(self) if getattr(self, f.name) is section)
             section.validate(f"{path}.{section_name}")

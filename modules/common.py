@@ -14,7 +14,24 @@ from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
+from cdktf import TerraformResource
 from constructs import Construct
+
+
+@dataclass(frozen=True)
+class AwsContext:
+    """Account, partition and region for ARNs that no resource attribute provides."""
+
+    account_id: str
+    partition: str
+    region: str
+
+    def arn(self, service: str, resource: str, *, regional: bool = True) -> str:
+        region = self.region if regional else ""
+        return f"arn:{self.partition}:{service}:{region}:{self.account_id}:{resource}"
+
+    def managed_policy(self, name: str) -> str:
+        return f"arn:{self.partition}:iam::aws:policy/{name}"
 
 
 @dataclass(frozen=True)
@@ -75,6 +92,12 @@ def service_role(
 
 def log_group(scope: Construct, id_: str, *, name: str, retention_days: int, kms_key_id: str | None = None) -> CloudwatchLogGroup:
     return CloudwatchLogGroup(scope, id_, name=name, retention_in_days=retention_days, kms_key_id=kms_key_id)
+
+
+def protect(resource: TerraformResource, enabled: bool) -> None:
+    """prevent_destroy on a stateful resource (prod): `destroy` is refused before anything is deleted."""
+    if enabled:
+        resource.add_override("lifecycle.prevent_destroy", True)
 
 
 def log_streams_arn(group: CloudwatchLogGroup) -> str:

@@ -51,7 +51,7 @@ class NetworkOutputs:
 
 
 class Network(Construct):
-    def __init__(self, scope: Construct, id_: str, *, names: Names, settings: NetworkSettings) -> None:
+    def __init__(self, scope: Construct, id_: str, *, names: Names, settings: NetworkSettings, log_retention_days: int) -> None:
         super().__init__(scope, id_)
         az_count = settings.az_count
         self.vpc = Vpc(
@@ -116,7 +116,7 @@ class Network(Construct):
             )
 
         flow_logs = log_group(self, "flow-logs", name=f"/aws/vpc/flow-logs/{names('vpc')}",
-                              retention_days=settings.flow_log_retention_days)
+                              retention_days=log_retention_days)
         flow_role, flow_policy = service_role(
             self, "flow-logs-role", name=names.role("vpc-flow-logs"), service="vpc-flow-logs.amazonaws.com",
             statements=[Statement(

@@ -1,14 +1,21 @@
 """One environment of the video pipeline, wired in the order the architecture diagram reads:
-network -> data tier -> processing tier -> API."""
+network -> data tier (secrets, database, cache, storage) -> processing tier -> API."""
 from __future__ import annotations
 
 from cdktf import LocalBackend, S3Backend, TerraformOutput, TerraformStack
+from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
+from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
 from constructs import Construct
 
 from config.naming import PROJECT
 from config.settings import EnvironmentSettings
+from modules.cache import Cache
+from modules.common import AwsContext
+from modules.database import Database
 from modules.network import Network
+from modules.secrets import Secrets
+from modules.storage import Storage
 
 
 class VideoPipelineStack(TerraformStack):
@@ -23,13 +30,39 @@ class VideoPipelineStack(TerraformStack):
             })],
         )
         self._backend(backend)
+        context = AwsContext(
+            account_id=DataAwsCallerIdentity(self, "account").account_id,
+            partition=DataAwsPartition(self, "partition").partition,
+            region=settings.region,
+        )
+        retention, protected = settings.log_retention_days, settings.protect_stateful
 
-        network = Network(self, "network", names=names, settings=settings.network)
+        network = Network(self, "network", names=names, settings=settings.network, log_retention_days=retention).outputs
+        secrets = Secrets(self, "secrets", names=names, settings=settings.secrets).outputs
+        database = Database(
+            self, "database", names=names, settings=settings.database, context=context,
+            subnet_ids=network.isolated_subnet_ids, security_group_id=network.rds_security_group_id,
+            kms_key_arn=secrets.kms_key_arn, log_retention_days=retention, protected=protected,
+        ).outputs
+        cache = Cache(
+            self, "cache", names=names, settings=settings.cache, subnet_ids=network.isolated_subnet_ids,
+            security_group_id=network.redis_security_group_id, log_retention_days=retention, protected=protected,
+        ).outputs
+        storage = Storage(
+            self, "storage", names=names, settings=settings.storage, subnet_ids=network.private_subnet_ids,
+            security_group_id=network.efs_security_group_id, protected=protected,
+        ).outputs
 
         self._outputs({
-            "vpc_id": (network.outputs.vpc_id, "VPC id"),
-            "private_subnet_ids": (network.outputs.private_subnet_ids, "Private (NAT egress) subnet ids"),
-            "isolated_subnet_ids": (network.outputs.isolated_subnet_ids, "Isolated subnet ids (data tier)"),
+            "vpc_id": (network.vpc_id, "VPC id"),
+            "private_subnet_ids": (network.private_subnet_ids, "Private (NAT egress) subnet ids"),
+            "isolated_subnet_ids": (network.isolated_subnet_ids, "Isolated subnet ids (data tier)"),
+            "rds_endpoint": (database.address, "RDS PostgreSQL endpoint address"),
+            "db_secret_arn": (database.master_secret_arn, "RDS-managed master credentials secret ARN"),
+            "redis_primary_endpoint": (cache.primary_endpoint, "ElastiCache Redis primary endpoint (TLS)"),
+            "redis_port": (cache.port, "ElastiCache Redis port"),
+            "efs_file_system_id": (storage.file_system_id, "EFS file system id"),
+            "efs_access_point_id": (storage.access_point_id, "EFS access point for the processing tasks"),
         })
 
     def _backend(self, kind: str) -> None:

@@ -73,7 +73,7 @@ def _broken(tmp_path: Path, old: str, new: str) -> Path:
     ("az_count = 2", 'az_count = "two"', "must be of type int"),
     ('vpc_cidr = "10.0.0.0/16"', 'vpc_cidr = "10.0.0.0/33"', "must be an IPv4 CIDR"),
     ("backup_retention_days = 30", "backup_retention_days = 3", "must be between 7 and 35"),
-    ("flow_log_retention_days = 7", "flow_log_retention_days = 8", "CloudWatch's retention values"),
+    ("log_retention_days = 7", "log_retention_days = 8", "CloudWatch's retention values"),
     ('capacity_provider = "FARGATE_SPOT"', 'capacity_provider = "EC2"', "FARGATE or FARGATE_SPOT"),
     ("nat_gateway_count = 1", "nat_gateway_count = 3", "between 1 and 2"),
     ("[defaults.cache]", "[defaults.cache]\nnodes = 3", "unknown setting"),
