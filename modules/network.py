@@ -119,10 +119,11 @@ class Network(Construct):
                               retention_days=log_retention_days)
         flow_role, flow_policy = service_role(
             self, "flow-logs-role", name=names.role("vpc-flow-logs"), service="vpc-flow-logs.amazonaws.com",
-            statements=[Statement(
-                actions=["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogGroups", "logs:DescribeLogStreams"],
-                resources=[flow_logs.arn, log_streams_arn(flow_logs)],
-            )],
+            statements=[
+                Statement(actions=["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                          resources=[flow_logs.arn, log_streams_arn(flow_logs)]),
+                Statement(actions=["logs:DescribeLogGroups"]),  # no resource-level permissions
+            ],
         )
         FlowLog(self, "flow-log", vpc_id=self.vpc.id, traffic_type="ALL", log_destination_type="cloud-watch-logs",
                 log_destination=flow_logs.arn, iam_role_arn=flow_role.arn, max_aggregation_interval=60,

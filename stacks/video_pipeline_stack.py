@@ -12,10 +12,13 @@ from config.naming import PROJECT
 from config.settings import EnvironmentSettings
 from modules.cache import Cache
 from modules.common import AwsContext
+from modules.compute import Compute, ComputeInputs
 from modules.database import Database
 from modules.network import Network
+from modules.notifications import Notifications
 from modules.secrets import Secrets
 from modules.storage import Storage
+from modules.workflow import Workflow, WorkflowInputs, WorkflowRole
 
 
 class VideoPipelineStack(TerraformStack):
@@ -53,6 +56,34 @@ class VideoPipelineStack(TerraformStack):
             security_group_id=network.efs_security_group_id, protected=protected,
         ).outputs
 
+        workflow_role = WorkflowRole(self, "workflow-role", names=names, context=context)
+        notifications = Notifications(
+            self, "notifications", names=names, settings=settings.notifications, context=context,
+            publisher_role_arn=workflow_role.arn,
+        ).outputs
+        compute = Compute(
+            self, "compute", names=names, settings=settings.compute, context=context,
+            inputs=ComputeInputs(
+                db_address=database.address, db_resource_id=database.resource_id, db_username=database.username,
+                db_secret_arn=database.master_secret_arn, redis_endpoint=cache.primary_endpoint, redis_port=cache.port,
+                file_system_id=storage.file_system_id, file_system_arn=storage.file_system_arn,
+                access_point_id=storage.access_point_id, access_point_arn=storage.access_point_arn,
+                secrets_kms_key_arn=secrets.kms_key_arn,
+            ),
+            log_retention_days=retention,
+        ).outputs
+        workflow = Workflow(
+            self, "workflow", names=names, context=context, role=workflow_role, log_retention_days=retention,
+            inputs=WorkflowInputs(
+                cluster_arn=compute.cluster_arn, cluster_name=compute.cluster_name,
+                task_definition_arn=compute.task_definition_arn, container_name=compute.container_name,
+                task_role_arn=compute.task_role_arn, execution_role_arn=compute.execution_role_arn,
+                subnet_ids=network.private_subnet_ids, security_group_id=network.ecs_security_group_id,
+                completion_topic_arn=notifications.completion_topic_arn, error_topic_arn=notifications.error_topic_arn,
+                topics_kms_key_arn=notifications.kms_key_arn,
+            ),
+        ).outputs
+
         self._outputs({
             "vpc_id": (network.vpc_id, "VPC id"),
             "private_subnet_ids": (network.private_subnet_ids, "Private (NAT egress) subnet ids"),
@@ -63,6 +94,12 @@ class VideoPipelineStack(TerraformStack):
             "redis_port": (cache.port, "ElastiCache Redis port"),
             "efs_file_system_id": (storage.file_system_id, "EFS file system id"),
             "efs_access_point_id": (storage.access_point_id, "EFS access point for the processing tasks"),
+            "ecs_cluster_name": (compute.cluster_name, "ECS cluster name"),
+            "task_definition_arn": (compute.task_definition_arn, "Video-processor task definition ARN"),
+            "state_machine_arn": (workflow.state_machine_arn, "Step Functions state machine ARN"),
+            "state_machine_name": (workflow.state_machine_name, "Step Functions state machine name"),
+            "completion_topic_arn": (notifications.completion_topic_arn, "SNS topic for completed videos"),
+            "error_topic_arn": (notifications.error_topic_arn, "SNS topic for failed videos"),
         })
 
     def _backend(self, kind: str) -> None:

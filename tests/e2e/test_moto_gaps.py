@@ -1,0 +1,308 @@
+"""Each moto 5.2.5 gap patched by ``moto_launcher`` is real on plain moto and fixed by the launcher.
+
+Two servers run for the whole module: plain ``python -m moto.server`` and the patched launcher. Every test calls
+the same AWS API on both with boto3: the plain server must still show the gap (when a moto upgrade fixes it, the
+test fails here and the patch can go), the patched one must behave as Terraform's AWS provider needs.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from botocore.parsers import ResponseParserError
+
+from tests.e2e.moto_launcher import free_port, running_moto
+
+pytestmark = pytest.mark.e2e
+
+REGION = "ap-northeast-1"
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_EC2_METADATA_DISABLED": "true"}
+# No retries: plain moto answers unimplemented actions with HTTP 500, which botocore would otherwise retry.
+CLIENT_CONFIG = Config(region_name=REGION, retries={"mode": "standard", "max_attempts": 1},
+                       connect_timeout=5, read_timeout=30)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def aws_credentials() -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in (*CREDENTIALS, "AWS_SESSION_TOKEN", "AWS_PROFILE")}
+    os.environ.update(CREDENTIALS)
+    os.environ.pop("AWS_SESSION_TOKEN", None)
+    os.environ.pop("AWS_PROFILE", None)
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="module")
+def plain(aws_credentials) -> Iterator[str]:
+    with running_moto(free_port(), patched=False) as endpoint:
+        yield endpoint
+
+
+@pytest.fixture(scope="module")
+def patched(aws_credentials) -> Iterator[str]:
+    with running_moto(free_port()) as endpoint:
+        yield endpoint
+
+
+def client(endpoint: str, service: str) -> Any:
+    return boto3.session.Session(region_name=REGION).client(service, endpoint_url=endpoint, config=CLIENT_CONFIG)
+
+
+def error_code(excinfo: pytest.ExceptionInfo[ClientError]) -> str:
+    return excinfo.value.response["Error"]["Code"]
+
+
+def assert_not_implemented(call: Any, **kwargs: Any) -> None:
+    """Plain moto answers an unimplemented action with HTTP 500 (an HTML page for query/XML protocols)."""
+    with pytest.raises((ClientError, ResponseParserError)) as excinfo:
+        call(**kwargs)
+    if isinstance(excinfo.value, ClientError):
+        assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+    else:
+        assert "500 Internal Server Error" in str(excinfo.value)
+
+
+def vpc_with_subnets(endpoint: str, count: int = 2) -> tuple[str, list[str]]:
+    ec2 = client(endpoint, "ec2")
+    vpc_id = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc_id, CidrBlock=f"10.20.{index}.0/24",
+                          AvailabilityZone=f"{REGION}{'acd'[index % 3]}")["Subnet"]["SubnetId"]
+        for index in range(count)
+    ]
+    return vpc_id, subnets
+
+
+# --- Gap 1: AWS-managed IAM policies ----------------------------------------------------------------------------------
+ECS_EXECUTION_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+
+
+def test_iam_managed_policies(plain: str, patched: str) -> None:
+    with pytest.raises(ClientError) as excinfo:
+        client(plain, "iam").get_policy(PolicyArn=ECS_EXECUTION_POLICY)
+    assert error_code(excinfo) == "NoSuchEntity"
+
+    iam = client(patched, "iam")
+    assert iam.get_policy(PolicyArn=ECS_EXECUTION_POLICY)["Policy"]["Arn"] == ECS_EXECUTION_POLICY
+    role = "e2e-ecs-execution"
+    iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+                       "Action": "sts:AssumeRole"}],
+    }))
+    iam.attach_role_policy(RoleName=role, PolicyArn=ECS_EXECUTION_POLICY)
+    attached = iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]
+    assert [p["PolicyArn"] for p in attached] == [ECS_EXECUTION_POLICY]
+
+
+# --- Gap 2: unique RDS DbiResourceId ----------------------------------------------------------------------------------
+def create_two_db_instances(endpoint: str) -> list[str]:
+    rds = client(endpoint, "rds")
+    ids = []
+    for name in ("e2e-db-one", "e2e-db-two"):
+        instance = rds.create_db_instance(
+            DBInstanceIdentifier=name, Engine="postgres", EngineVersion="15.8", DBInstanceClass="db.t4g.micro",
+            AllocatedStorage=20, MasterUsername="app", MasterUserPassword="not-a-real-secret-1",
+        )["DBInstance"]
+        ids.append(instance["DbiResourceId"])
+    return ids
+
+
+def test_rds_dbi_resource_id_unique(plain: str, patched: str) -> None:
+    first, second = create_two_db_instances(plain)
+    assert first == second  # the gap: every instance shares one id
+
+    ids = create_two_db_instances(patched)
+    assert len(set(ids)) == 2
+    rds = client(patched, "rds")
+    for dbi_resource_id in ids:
+        assert re.fullmatch(r"db-[A-Z0-9]{26}", dbi_resource_id)
+        # How the provider reads aws_db_instance back (its ID is the DbiResourceId).
+        found = rds.describe_db_instances(Filters=[{"Name": "dbi-resource-id", "Values": [dbi_resource_id]}])
+        assert [i["DbiResourceId"] for i in found["DBInstances"]] == [dbi_resource_id]
+
+
+# --- Gap 3: ElastiCache replication-group member clusters -------------------------------------------------------------
+def create_replication_group(endpoint: str, group_id: str) -> tuple[dict, str]:
+    vpc_id, subnets = vpc_with_subnets(endpoint)
+    sg_id = client(endpoint, "ec2").create_security_group(
+        GroupName=f"{group_id}-sg", Description="redis", VpcId=vpc_id)["GroupId"]
+    elasticache = client(endpoint, "elasticache")
+    elasticache.create_cache_subnet_group(CacheSubnetGroupName=f"{group_id}-subnets",
+                                          CacheSubnetGroupDescription="redis", SubnetIds=subnets)
+    group = elasticache.create_replication_group(
+        ReplicationGroupId=group_id, ReplicationGroupDescription="e2e", Engine="redis", EngineVersion="7.1",
+        CacheNodeType="cache.t4g.micro", NumCacheClusters=2, AutomaticFailoverEnabled=True, MultiAZEnabled=True,
+        CacheSubnetGroupName=f"{group_id}-subnets", SecurityGroupIds=[sg_id], Port=6379,
+        AtRestEncryptionEnabled=True, TransitEncryptionEnabled=True, SnapshotRetentionLimit=1,
+        SnapshotWindow="17:00-18:00", PreferredMaintenanceWindow="sun:19:00-sun:20:00",
+        AutoMinorVersionUpgrade=True,
+    )["ReplicationGroup"]
+    return group, sg_id
+
+
+def test_elasticache_replication_group_members(plain: str, patched: str) -> None:
+    group_id = "e2e-redis"
+
+    # Plain moto: NumCacheClusters ignored, members never registered, delete keeps the group.
+    group, _ = create_replication_group(plain, group_id)
+    assert group["MemberClusters"] == [f"{group_id}-001"]
+    elasticache = client(plain, "elasticache")
+    with pytest.raises(ClientError) as excinfo:
+        elasticache.describe_cache_clusters(CacheClusterId=f"{group_id}-001", ShowCacheNodeInfo=True)
+    assert error_code(excinfo) == "CacheClusterNotFound"
+    elasticache.delete_replication_group(ReplicationGroupId=group_id)
+    assert elasticache.describe_replication_groups(ReplicationGroupId=group_id)["ReplicationGroups"]
+
+    # Patched: two members, each an available cache cluster of the group; delete removes all.
+    group, sg_id = create_replication_group(patched, group_id)
+    members = [f"{group_id}-001", f"{group_id}-002"]
+    assert sorted(group["MemberClusters"]) == members
+    elasticache = client(patched, "elasticache")
+    described = elasticache.describe_replication_groups(ReplicationGroupId=group_id)["ReplicationGroups"][0]
+    assert sorted(described["MemberClusters"]) == members
+    assert [m["CacheClusterId"] for m in described["NodeGroups"][0]["NodeGroupMembers"]] == members
+    for cluster_id in members:
+        cluster = elasticache.describe_cache_clusters(
+            CacheClusterId=cluster_id, ShowCacheNodeInfo=True)["CacheClusters"][0]
+        assert cluster["CacheClusterId"] == cluster_id
+        assert cluster["ReplicationGroupId"] == group_id
+        assert cluster["CacheClusterStatus"] == "available"
+        assert cluster["CacheNodeType"] == "cache.t4g.micro"
+        assert cluster["Engine"] == "redis"
+        assert cluster["EngineVersion"] == "7.1"
+        assert cluster["NumCacheNodes"] == 1
+        assert cluster["CacheSubnetGroupName"] == f"{group_id}-subnets"
+        assert [sg["SecurityGroupId"] for sg in cluster["SecurityGroups"]] == [sg_id]
+        assert cluster["CacheParameterGroup"]["CacheParameterGroupName"] == "default.redis7"
+        assert cluster["PreferredMaintenanceWindow"] == "sun:19:00-sun:20:00"
+        assert cluster["AtRestEncryptionEnabled"] is True
+        assert cluster["TransitEncryptionEnabled"] is True
+        assert cluster["AutoMinorVersionUpgrade"] is True
+        assert cluster["PreferredAvailabilityZone"].startswith(REGION)
+    listed = elasticache.describe_cache_clusters()["CacheClusters"]
+    assert sorted(c["CacheClusterId"] for c in listed if c.get("ReplicationGroupId") == group_id) == members
+
+    deleted = elasticache.delete_replication_group(ReplicationGroupId=group_id)["ReplicationGroup"]
+    assert deleted["Status"] == "deleting"
+    with pytest.raises(ClientError) as excinfo:
+        elasticache.describe_replication_groups(ReplicationGroupId=group_id)
+    assert error_code(excinfo) == "ReplicationGroupNotFoundFault"
+    for cluster_id in members:
+        with pytest.raises(ClientError) as excinfo:
+            elasticache.describe_cache_clusters(CacheClusterId=cluster_id)
+        assert error_code(excinfo) == "CacheClusterNotFound"
+
+
+# --- Gap 4: ElastiCache DeleteCacheSubnetGroup ------------------------------------------------------------------------
+def create_cache_subnet_group(endpoint: str, name: str) -> None:
+    _, subnets = vpc_with_subnets(endpoint)
+    client(endpoint, "elasticache").create_cache_subnet_group(
+        CacheSubnetGroupName=name, CacheSubnetGroupDescription="e2e", SubnetIds=subnets)
+
+
+def test_elasticache_delete_cache_subnet_group(plain: str, patched: str) -> None:
+    name = "e2e-cache-subnets"
+
+    create_cache_subnet_group(plain, name)
+    assert_not_implemented(client(plain, "elasticache").delete_cache_subnet_group, CacheSubnetGroupName=name)
+
+    create_cache_subnet_group(patched, name)
+    elasticache = client(patched, "elasticache")
+    elasticache.delete_cache_subnet_group(CacheSubnetGroupName=name)
+    with pytest.raises(ClientError) as excinfo:
+        elasticache.describe_cache_subnet_groups(CacheSubnetGroupName=name)
+    assert error_code(excinfo) == "CacheSubnetGroupNotFoundFault"
+    with pytest.raises(ClientError) as excinfo:
+        elasticache.delete_cache_subnet_group(CacheSubnetGroupName=name)
+    assert error_code(excinfo) == "CacheSubnetGroupNotFoundFault"
+
+
+# --- Gap 5: Step Functions ValidateStateMachineDefinition / ListStateMachineVersions ----------------------------------
+DEFINITION = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}})
+SFN_ROLE = "arn:aws:iam::123456789012:role/e2e-sfn"
+
+
+def test_stepfunctions_validate_and_list_versions(plain: str, patched: str) -> None:
+    sfn = client(plain, "stepfunctions")
+    machine = sfn.create_state_machine(name="e2e", definition=DEFINITION, roleArn=SFN_ROLE)["stateMachineArn"]
+    assert_not_implemented(sfn.validate_state_machine_definition, definition=DEFINITION, type="STANDARD")
+    assert_not_implemented(sfn.list_state_machine_versions, stateMachineArn=machine)
+
+    sfn = client(patched, "stepfunctions")
+    validation = sfn.validate_state_machine_definition(definition=DEFINITION, type="STANDARD")
+    assert validation["result"] == "OK"
+    assert validation["diagnostics"] == []
+    machine = sfn.create_state_machine(name="e2e", definition=DEFINITION, roleArn=SFN_ROLE)["stateMachineArn"]
+    assert sfn.list_state_machine_versions(stateMachineArn=machine)["stateMachineVersions"] == []
+    published = sfn.create_state_machine(name="e2e-published", definition=DEFINITION, roleArn=SFN_ROLE,
+                                         publish=True)
+    versions = sfn.list_state_machine_versions(stateMachineArn=published["stateMachineArn"])
+    assert [v["stateMachineVersionArn"] for v in versions["stateMachineVersions"]] == [
+        published["stateMachineVersionArn"]]
+
+
+# --- Gap 6: descriptions of security-group rules that reference another group -----------------------------------------
+def authorize_sg_reference_rule(endpoint: str, description: str) -> tuple[Any, str, str]:
+    ec2 = client(endpoint, "ec2")
+    vpc_id, _ = vpc_with_subnets(endpoint, count=1)
+    source = ec2.create_security_group(GroupName="e2e-ecs", Description="ecs", VpcId=vpc_id)["GroupId"]
+    target = ec2.create_security_group(GroupName="e2e-redis", Description="redis", VpcId=vpc_id)["GroupId"]
+    # What aws_vpc_security_group_ingress_rule sends for referenced_security_group_id + description.
+    ec2.authorize_security_group_ingress(GroupId=target, IpPermissions=[{
+        "IpProtocol": "tcp", "FromPort": 6379, "ToPort": 6379,
+        "UserIdGroupPairs": [{"GroupId": source, "Description": description}],
+    }])
+    return ec2, source, target
+
+
+def rule_of(ec2: Any, group_id: str) -> dict:
+    rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [group_id]}])
+    ingress = [r for r in rules["SecurityGroupRules"] if not r["IsEgress"]]
+    assert len(ingress) == 1
+    return ingress[0]
+
+
+def pair_of(ec2: Any, group_id: str) -> dict:
+    permissions = ec2.describe_security_groups(GroupIds=[group_id])["SecurityGroups"][0]["IpPermissions"]
+    assert len(permissions) == 1
+    (pair,) = permissions[0]["UserIdGroupPairs"]
+    return pair
+
+
+def test_sg_reference_rule_keeps_description(plain: str, patched: str) -> None:
+    description = "Redis from ECS tasks"
+
+    ec2, source, target = authorize_sg_reference_rule(plain, description)
+    rule = rule_of(ec2, target)
+    assert rule["ReferencedGroupInfo"]["GroupId"] == source
+    assert "Description" not in rule  # the gap: DescribeSecurityGroupRules drops it
+
+    ec2, source, target = authorize_sg_reference_rule(patched, description)
+    rule = rule_of(ec2, target)
+    assert rule["ReferencedGroupInfo"]["GroupId"] == source
+    assert rule["Description"] == description
+    pair = pair_of(ec2, target)
+    assert (pair["GroupId"], pair["Description"]) == (source, description)
+
+    # An in-place description update (what the provider does on change) shows up in both APIs.
+    ec2.modify_security_group_rules(GroupId=target, SecurityGroupRules=[{
+        "SecurityGroupRuleId": rule["SecurityGroupRuleId"],
+        "SecurityGroupRule": {"IpProtocol": "tcp", "FromPort": 6379, "ToPort": 6379,
+                              "ReferencedGroupId": source, "Description": "updated"},
+    }])
+    assert rule_of(ec2, target)["Description"] == "updated"
+    assert pair_of(ec2, target)["Description"] == "updated"
+    permission = ec2.describe_security_groups(GroupIds=[target])["SecurityGroups"][0]["IpPermissions"][0]
+    assert not permission.get("IpRanges")

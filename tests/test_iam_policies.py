@@ -1,0 +1,20 @@
+"""Every role policy of every environment passes parliament (IAM lint)."""
+import pytest
+
+from tests.policy_lint import identity_policies, lint
+
+ALL = ["dev", "staging", "prod", "pr123"]
+
+
+@pytest.mark.parametrize("suffix", ALL)
+def test_identity_policies_pass_parliament(stacks, suffix):
+    policies = identity_policies(stacks[suffix])
+    assert len(policies) >= 4
+    findings = {name: lint(policy) for name, policy in policies.items()}
+    assert {name: f for name, f in findings.items() if f} == {}
+
+
+def test_parliament_catches_a_mismatched_resource():
+    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["ecs:StopTask"],
+                                                      "Resource": ["arn:aws:sns:ap-northeast-1:123456789012:topic"]}]}
+    assert any(finding.startswith("RESOURCE_MISMATCH") for finding in lint(policy))
