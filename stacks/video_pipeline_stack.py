@@ -1,5 +1,6 @@
 """One environment of the video pipeline, wired in the order the architecture diagram reads:
-network -> data tier (secrets, database, cache, storage) -> processing tier -> API."""
+network -> data tier (secrets, database, cache, storage) -> processing tier (notifications, compute,
+workflow) -> API."""
 from __future__ import annotations
 
 from cdktf import LocalBackend, S3Backend, TerraformOutput, TerraformStack
@@ -10,6 +11,7 @@ from constructs import Construct
 
 from config.naming import PROJECT
 from config.settings import EnvironmentSettings
+from modules.api import Api
 from modules.cache import Cache
 from modules.common import AwsContext
 from modules.compute import Compute, ComputeInputs
@@ -83,6 +85,11 @@ class VideoPipelineStack(TerraformStack):
                 topics_kms_key_arn=notifications.kms_key_arn,
             ),
         ).outputs
+        api = Api(
+            self, "api", names=names, settings=settings.api, context=context, environment=settings.suffix,
+            state_machine_arn=workflow.state_machine_arn, state_machine_name=workflow.state_machine_name,
+            api_secret_id=secrets.api_secret_id, log_retention_days=retention,
+        ).outputs
 
         self._outputs({
             "vpc_id": (network.vpc_id, "VPC id"),
@@ -100,6 +107,10 @@ class VideoPipelineStack(TerraformStack):
             "state_machine_name": (workflow.state_machine_name, "Step Functions state machine name"),
             "completion_topic_arn": (notifications.completion_topic_arn, "SNS topic for completed videos"),
             "error_topic_arn": (notifications.error_topic_arn, "SNS topic for failed videos"),
+            "api_url": (api.url, "API stage URL (send the key in the x-api-key header)"),
+            "api_key_id": (api.api_key_id, "API key id"),
+            "api_secret_arn": (secrets.api_secret_arn, "Secrets Manager secret holding the API key value"),
+            "api_function_name": (api.function_name, "Lambda function behind the API"),
         })
 
     def _backend(self, kind: str) -> None:

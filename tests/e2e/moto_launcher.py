@@ -144,7 +144,9 @@ def _build_member_cluster(backend: Any, group: Any, cluster_id: str, zone: str, 
     cluster.num_cache_nodes = 1
     # Shapes the provider reads (setFromCacheCluster) that plain moto never fills in.
     cluster.security_groups = [{"SecurityGroupId": sg, "Status": "active"} for sg in cluster.security_group_ids]
-    family = f"default.{engine}{engine_version.split('.')[0]}"
+    major = engine_version.split(".")[0]
+    family = f"default.{engine}{major}" + (".x" if engine == "redis" and major in ("3", "4", "5", "6") else "")
+    family += ".cluster.on" if group.cluster_mode == "enabled" else ""
     cluster.cache_parameter_group = {
         "CacheParameterGroupName": group.cache_parameter_group_name or family,
         "ParameterApplyStatus": "in-sync",
@@ -467,12 +469,14 @@ def start(port: int, *, patched: bool = True, host: str = DEFAULT_HOST, log_path
     else:
         command = [sys.executable, "-m", "moto.server", "-H", host, "-p", str(port)]
         env.pop("MOTO_IAM_LOAD_MANAGED_POLICIES", None)
+    temporary_log = log_path is None
     if log_path is None:
         fd, log_path = tempfile.mkstemp(prefix=f"moto-{'patched' if patched else 'plain'}-{port}-", suffix=".log")
         os.close(fd)
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env)
     proc.log_path = log_path  # type: ignore[attr-defined]
+    proc.temporary_log = temporary_log  # type: ignore[attr-defined]
     try:
         wait_until_ready(f"http://{host}:{port}", proc, timeout)
     except BaseException:
@@ -482,7 +486,8 @@ def start(port: int, *, patched: bool = True, host: str = DEFAULT_HOST, log_path
 
 
 def stop(proc: subprocess.Popen, timeout: float = 10.0) -> None:
-    """Terminate a server started by :func:`start` (kill it if it does not exit within ``timeout``)."""
+    """Terminate a server started by :func:`start` (kill it if it does not exit within ``timeout``) and remove
+    its log if :func:`start` created a temporary one."""
     if proc.poll() is None:
         proc.terminate()
         try:
@@ -490,6 +495,9 @@ def stop(proc: subprocess.Popen, timeout: float = 10.0) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+    if getattr(proc, "temporary_log", False):
+        with contextlib.suppress(OSError):
+            os.remove(proc.log_path)  # type: ignore[attr-defined]
 
 
 @contextlib.contextmanager
