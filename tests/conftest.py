@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -19,15 +20,23 @@ def environments():
 
 
 @pytest.fixture(scope="session")
-def synthesized(environments) -> dict[str, str]:
-    """Terraform JSON per suffix (dev, staging, prod, pr123), from one App."""
-    from cdktf import Testing
+def synth_dir(environments, tmp_path_factory) -> Path:
+    """One App synthesized once: stacks/<name>/cdk.tf.json plus assets, as `main.py` writes them."""
+    from main import build_app
 
-    from stacks.video_pipeline_stack import VideoPipelineStack
+    outdir = tmp_path_factory.mktemp("cdktf.out")
+    build_app(list(environments.values()), str(outdir), "s3").synth()
+    return outdir
 
-    app = Testing.app()
-    stacks = {suffix: VideoPipelineStack(app, env) for suffix, env in environments.items()}
-    return {suffix: Testing.synth(stack) for suffix, stack in stacks.items()}
+
+def stack_dir(synth_dir: Path, suffix: str) -> Path:
+    return synth_dir / "stacks" / f"video-pipeline-{suffix}"
+
+
+@pytest.fixture(scope="session")
+def synthesized(environments, synth_dir) -> dict[str, str]:
+    """Terraform JSON per suffix (dev, staging, prod, pr123)."""
+    return {suffix: (stack_dir(synth_dir, suffix) / "cdk.tf.json").read_text() for suffix in environments}
 
 
 @pytest.fixture(scope="session")

@@ -1,14 +1,15 @@
 """`terraform validate` of every environment's stack, offline against the local provider mirror."""
+import shutil
 import subprocess
 
 import pytest
 
-from tests.conftest import terraform_env
+from tests.conftest import stack_dir, terraform_env
 
 
 @pytest.mark.parametrize("suffix", ["dev", "staging", "prod", "pr123"])
-def test_terraform_validate(synthesized, plugin_dir, tmp_path, suffix):
-    (tmp_path / "cdk.tf.json").write_text(synthesized[suffix])
+def test_terraform_validate(synth_dir, plugin_dir, tmp_path, suffix):
+    shutil.copytree(stack_dir(synth_dir, suffix), tmp_path, dirs_exist_ok=True)  # with its Lambda asset
     env = terraform_env()
     init = subprocess.run(["terraform", "init", "-backend=false", f"-plugin-dir={plugin_dir}", "-input=false", "-no-color"],
                           cwd=tmp_path, env=env, capture_output=True, text=True)
