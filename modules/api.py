@@ -90,6 +90,7 @@ class Api(Construct):
         api = ApiGatewayRestApi(self, "rest-api", name=names("video-metadata-api"),
                                 description="Start and follow video processing",
                                 endpoint_configuration=ApiGatewayRestApiEndpointConfiguration(types=["REGIONAL"]))
+        api.add_override("lifecycle.create_before_destroy", True)  # a replacement API exists before the old one goes
         parents = {"": api.root_resource_id}
         # A redeployment follows any change of the routes (in this file) or of the API's resources.
         definition: list[str] = [hashlib.sha256(json.dumps(ROUTES).encode()).hexdigest()]

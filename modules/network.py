@@ -71,7 +71,7 @@ class Network(Construct):
                     self, f"subnet-{label}", vpc_id=self.vpc.id,
                     cidr_block=str(subnet_blocks[tier_index * az_count + az]),
                     availability_zone=Fn.element(zones.names, az),
-                    map_public_ip_on_launch=tier == "public",
+                    map_public_ip_on_launch=False,  # only NAT gateways (with EIPs) live in public subnets
                     tags={"Name": names(f"{label}"), "Tier": tier},
                 )
                 table = RouteTable(self, f"rt-{label}", vpc_id=self.vpc.id, tags={"Name": names(f"rt-{label}")})

@@ -10,6 +10,7 @@ from constructs import Construct
 
 from config.naming import Names
 from config.settings import SecretsSettings
+from modules.common import AwsContext, Statement, policy_document
 
 
 @dataclass(frozen=True)
@@ -20,12 +21,16 @@ class SecretsOutputs:
 
 
 class Secrets(Construct):
-    def __init__(self, scope: Construct, id_: str, *, names: Names, settings: SecretsSettings) -> None:
+    def __init__(self, scope: Construct, id_: str, *, names: Names, settings: SecretsSettings, context: AwsContext) -> None:
         super().__init__(scope, id_)
         key = None
         if settings.kms_encryption:
+            # Administered by the account; Secrets Manager uses it on behalf of callers whose IAM policy allows it.
+            admin = policy_document(self, "kms-policy", [Statement(
+                sid="AccountAdministers", actions=["kms:*"], resources=["*"],
+                principals={"AWS": [context.arn("iam", "root", regional=False)]})])
             key = KmsKey(self, "kms", description=f"Secrets of {names.stack}", enable_key_rotation=True,
-                         deletion_window_in_days=30)
+                         deletion_window_in_days=30, policy=admin.json)
             KmsAlias(self, "kms-alias", name=f"alias/{names('secrets')}", target_key_id=key.key_id)
         # Its value is the API key's, written by the API module; the seed generated an unrelated one.
         api_secret = SecretsmanagerSecret(

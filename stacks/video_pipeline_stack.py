@@ -43,7 +43,7 @@ class VideoPipelineStack(TerraformStack):
         retention, protected = settings.log_retention_days, settings.protect_stateful
 
         network = Network(self, "network", names=names, settings=settings.network, log_retention_days=retention).outputs
-        secrets = Secrets(self, "secrets", names=names, settings=settings.secrets).outputs
+        secrets = Secrets(self, "secrets", names=names, settings=settings.secrets, context=context).outputs
         database = Database(
             self, "database", names=names, settings=settings.database, context=context,
             subnet_ids=network.isolated_subnet_ids, security_group_id=network.rds_security_group_id,

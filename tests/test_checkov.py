@@ -1,0 +1,75 @@
+"""checkov gate: every environment's synthesized stack passes, with only the skips in .checkov.yaml."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import stack_dir
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = ROOT / ".checkov.yaml"
+ALL = ["dev", "staging", "prod", "pr123"]
+
+
+def checkov_bin() -> str:
+    """checkov lives in its own virtualenv (make installs it); CHECKOV_BIN points elsewhere if needed."""
+    path = os.environ.get("CHECKOV_BIN", str(ROOT / ".tools" / "checkov" / "bin" / "checkov"))
+    if not os.access(path, os.X_OK):
+        pytest.fail(f"CHECKOV_BIN = {path!r}: not an executable checkov (run `make test`, which installs it)")
+    return path
+
+
+def run_checkov(target: Path) -> list[dict]:
+    result = subprocess.run([checkov_bin(), "--config-file", str(CONFIG), "-o", "json", "-d", str(target)],
+                            capture_output=True, text=True, timeout=600)
+    assert result.stdout.strip(), result.stderr
+    reports = json.loads(result.stdout)
+    return reports if isinstance(reports, list) else [reports]
+
+
+@pytest.fixture(scope="module")
+def gate(synth_dir, tmp_path_factory) -> dict[str, dict]:
+    """One checkov run over all stacks: {suffix: {"passed": n, "failed": [(check, resource)]}}."""
+    scan = tmp_path_factory.mktemp("checkov")
+    for suffix in ALL:  # only the Terraform JSON; assets and .terraform folders are not checkov's business
+        (scan / suffix).mkdir()
+        shutil.copy(stack_dir(synth_dir, suffix) / "cdk.tf.json", scan / suffix / "cdk.tf.json")
+    counts = {suffix: {"passed": 0, "failed": []} for suffix in ALL}
+    for report in run_checkov(scan):
+        for kind in ("passed_checks", "failed_checks"):
+            for check in report["results"][kind]:
+                suffix = Path(check["file_path"]).parts[-2]
+                if kind == "passed_checks":
+                    counts[suffix]["passed"] += 1
+                else:
+                    counts[suffix]["failed"].append((check["check_id"], check["resource"]))
+    print("\ncheckov: " + ", ".join(f"{s} {c['passed']} passed / {len(c['failed'])} failed" for s, c in counts.items()))
+    return counts
+
+
+@pytest.mark.parametrize("suffix", ALL)
+def test_stack_passes_checkov(gate, suffix):
+    assert gate[suffix]["failed"] == []
+    assert gate[suffix]["passed"] > 200  # the scan really ran over this stack
+
+
+def test_every_skipped_check_has_a_reason():
+    lines = [line for line in CONFIG.read_text().splitlines() if re.match(r"\s*- CKV", line)]
+    assert lines
+    for line in lines:
+        assert re.fullmatch(r"\s*- CKV2?_AWS_\d+\s+# \S.{15,}", line), f"skip without a one-line reason: {line!r}"
+
+
+def test_gate_fails_on_a_new_finding(synthesized, tmp_path):
+    """An unencrypted database (a check not in the skip list) is reported as failed."""
+    stack = json.loads(synthesized["dev"])
+    next(iter(stack["resource"]["aws_db_instance"].values()))["storage_encrypted"] = False
+    (tmp_path / "cdk.tf.json").write_text(json.dumps(stack))
+    failed = {c["check_id"] for r in run_checkov(tmp_path) for c in r["results"]["failed_checks"]}
+    assert "CKV_AWS_16" in failed
