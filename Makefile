@@ -29,7 +29,7 @@ node_modules/.installed: package-lock.json
 install: .venv/.installed node_modules/.installed
 
 synth: install
-	$(PIPENV) run python main.py
+	$(PIPENV) run python -O main.py
 
 test: install .tools/checkov/.installed
 	TF_PLUGIN_DIR="$$(scripts/find-plugin-dir)" $(PIPENV) run pytest $(PYTEST_ARGS)

@@ -49,7 +49,7 @@ def build_app(environments: list[EnvironmentSettings], outdir: str, backend: str
 
     from stacks.video_pipeline_stack import VideoPipelineStack
 
-    app = App(outdir=outdir)
+    app = App(outdir=outdir, skip_validation=True)
     for settings in environments:
         VideoPipelineStack(app, settings, backend=backend)
     return app

@@ -87,3 +87,11 @@ def test_bad_settings_name_value_and_rule(tmp_path, old, new, message):
 def test_unknown_environment():
     with pytest.raises(ConfigError, match="environment = 'qa': unknown environment; known: dev, staging, prod"):
         load_environments(["qa"], environ={})
+
+
+def test_readme_environment_table_matches_the_settings():
+    from config.table import environment_table
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    start, end = "<!-- environment-table:start -->\n", "\n<!-- environment-table:end -->"
+    assert readme[readme.index(start) + len(start):readme.index(end)] == environment_table()
