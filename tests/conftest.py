@@ -65,6 +65,13 @@ def policy_statements(stack: dict, ref: str) -> list[dict]:
     return data_sources(stack, "aws_iam_policy_document")[name]["statement"]
 
 
+def role_statements(stack: dict, role_name: str) -> dict[str, dict]:
+    """The inline policy statements of the IAM role named `role_name`, by Sid."""
+    role_key = next(k for k, r in resources(stack, "aws_iam_role").items() if r["name"] == role_name)
+    policy = next(p for p in resources(stack, "aws_iam_role_policy").values() if f".{role_key}." in p["role"])
+    return {s["sid"]: s for s in policy_statements(stack, policy["policy"])}
+
+
 @pytest.fixture(scope="session")
 def plugin_dir() -> str:
     """The local provider mirror (TF_PLUGIN_DIR): Terraform cannot download providers here."""

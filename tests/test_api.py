@@ -2,15 +2,9 @@ import json
 
 import pytest
 
-from tests.conftest import data_sources, only, resources
+from tests.conftest import only, resources, role_statements
 
 ALL = ["dev", "staging", "prod", "pr123"]
-
-
-def statements_of(stack, role_name):
-    role_key = next(k for k, r in resources(stack, "aws_iam_role").items() if r["name"] == role_name)
-    policy = next(p for p in resources(stack, "aws_iam_role_policy").values() if role_key in p["role"])
-    return {s["sid"]: s for s in data_sources(stack, "aws_iam_policy_document")[policy["policy"].split(".")[2]]["statement"]}
 
 
 @pytest.mark.parametrize("suffix", ALL)
@@ -94,7 +88,7 @@ def test_lambda_function(stacks, environments, suffix):
 
 @pytest.mark.parametrize("suffix", ALL)
 def test_lambda_role_only_starts_and_reads_executions_of_its_state_machine(stacks, suffix):
-    statements = statements_of(stacks[suffix], f"video-api-handler-{suffix}")
+    statements = role_statements(stacks[suffix], f"video-api-handler-{suffix}")
     assert set(statements) == {"StartAndList", "DescribeExecutions", "Logs", "Tracing"}
     [machine] = statements["StartAndList"]["resources"]
     assert machine.startswith("${aws_sfn_state_machine.workflow_state-machine_") and machine.endswith(".arn}")

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from tests.conftest import data_sources, only, resources
+from tests.conftest import only, resources, role_statements
 
 ALL = ["dev", "staging", "prod", "pr123"]
 
@@ -10,12 +10,6 @@ ALL = ["dev", "staging", "prod", "pr123"]
 def container(stack: dict) -> dict:
     [definition] = json.loads(only(stack, "aws_ecs_task_definition")["container_definitions"])
     return definition
-
-
-def role_statements(stack: dict, role_name: str) -> list[dict]:
-    role_key = next(k for k, r in resources(stack, "aws_iam_role").items() if r["name"] == role_name)
-    policy = next(p for p in resources(stack, "aws_iam_role_policy").values() if role_key in p["role"])
-    return data_sources(stack, "aws_iam_policy_document")[policy["policy"].split(".")[2]]["statement"]
 
 
 @pytest.mark.parametrize("suffix, default", [("dev", "FARGATE_SPOT"), ("staging", "FARGATE"), ("prod", "FARGATE"), ("pr123", "FARGATE_SPOT")])
@@ -73,17 +67,17 @@ def test_container_is_not_privileged_logs_to_awslogs_and_mounts_efs(stacks, envi
 def test_execution_role_reads_exactly_the_db_secret(stacks, suffix):
     stack = stacks[suffix]
     statements = role_statements(stack, f"ecs-task-execution-{suffix}")
-    read = next(s for s in statements if s["sid"] == "ReadDbSecret")
+    read = statements["ReadDbSecret"]
     assert read["actions"] == ["secretsmanager:GetSecretValue"]
     assert len(read["resources"]) == 1 and read["resources"][0].endswith(".master_user_secret[0].secret_arn}")
-    assert any(s["sid"] == "DecryptDbSecret" for s in statements) is (suffix == "prod")
+    assert ("DecryptDbSecret" in statements) is (suffix == "prod")
     attached = [a["policy_arn"] for a in resources(stack, "aws_iam_role_policy_attachment").values() if "execution-role" in a["role"]]
     assert attached == ["arn:${data.aws_partition.partition.partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"]
 
 
 @pytest.mark.parametrize("suffix", ALL)
 def test_task_role_connects_to_db_mounts_efs_and_reports(stacks, suffix):
-    statements = {s["sid"]: s for s in role_statements(stacks[suffix], f"ecs-task-{suffix}")}
+    statements = role_statements(stacks[suffix], f"ecs-task-{suffix}")
     assert set(statements) == {"ConnectAsDbUser", "MountEfsThroughAccessPoint", "ReportToWorkflow"}
     [db_user] = statements["ConnectAsDbUser"]["resources"]
     assert ":dbuser:${aws_db_instance." in db_user and db_user.endswith(".resource_id}/postgres")

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import data_sources, only, resources
+from tests.conftest import data_sources, only, resources, role_statements
 
 ALL = ["dev", "staging", "prod", "pr123"]
 ROOT = Path(__file__).resolve().parents[1]
@@ -12,11 +12,6 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def definition(stack: dict) -> dict:
     return json.loads(only(stack, "aws_sfn_state_machine")["definition"])
-
-
-def workflow_statements(stack: dict) -> dict[str, dict]:
-    policy = next(p for p in resources(stack, "aws_iam_role_policy").values() if p["name"].startswith("sfn-workflow-"))
-    return {s["sid"]: s for s in data_sources(stack, "aws_iam_policy_document")[policy["policy"].split(".")[2]]["statement"]}
 
 
 @pytest.mark.parametrize("suffix", ALL)
@@ -76,7 +71,7 @@ def test_state_machine_logging_tracing_and_dependency_on_its_policy(stacks, envi
 
 @pytest.mark.parametrize("suffix", ALL)
 def test_state_machine_role_has_what_cdk_would_grant(stacks, suffix):
-    statements = workflow_statements(stacks[suffix])
+    statements = role_statements(stacks[suffix], f"sfn-workflow-{suffix}")
     assert statements["RunTask"]["actions"] == ["ecs:RunTask"]
     assert statements["RunTask"]["resources"][0].startswith("${aws_ecs_task_definition.") and len(statements["RunTask"]["resources"]) == 1
     assert statements["FollowTask"]["resources"][0].endswith(":task/${aws_ecs_cluster.compute_cluster_%s.name}/*" % statements["FollowTask"]["resources"][0].split("compute_cluster_")[1].split(".")[0])
