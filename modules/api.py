@@ -129,6 +129,9 @@ class Api(Construct):
             access_log_settings=ApiGatewayStageAccessLogSettings(destination_arn=access_logs.arn, format=ACCESS_LOG_FORMAT),
             depends_on=[account] if account else None,
         )
+        # API Gateway writes execution logs here itself; creating it sets retention and removes it on destroy.
+        log_group(self, "execution-logs", name=f"API-Gateway-Execution-Logs_{api.id}/{settings.stage_name}",
+                  retention_days=log_retention_days)
         ApiGatewayMethodSettings(
             self, "method-settings", rest_api_id=api.id, stage_name=stage.stage_name, method_path="*/*",
             settings=ApiGatewayMethodSettingsSettings(

@@ -70,6 +70,9 @@ class Compute(Construct):
                 capacity_provider=settings.capacity_provider, weight=1, base=0)],
         )
         logs = log_group(self, "logs", name=f"/ecs/{names('video-processing')}", retention_days=log_retention_days)
+        # Container Insights writes here; created by us, it gets a retention and goes away with the stack.
+        log_group(self, "insights-logs", name=f"/aws/ecs/containerinsights/{names('video-processing')}/performance",
+                  retention_days=log_retention_days)
 
         # Execution role: pull the image, write logs, and read exactly the secret the container uses.
         secret_read = [Statement(sid="ReadDbSecret", actions=["secretsmanager:GetSecretValue"], resources=[inputs.db_secret_arn])]

@@ -85,3 +85,13 @@ def test_task_role_connects_to_db_mounts_efs_and_reports(stacks, suffix):
     assert efs["actions"] == ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"]
     assert efs["condition"][0]["variable"] == "elasticfilesystem:AccessPointArn"
     assert statements["ReportToWorkflow"]["actions"] == ["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"]
+
+
+@pytest.mark.parametrize("suffix", ALL)
+def test_service_written_log_groups_are_precreated_with_retention(stacks, environments, suffix):
+    """Log groups AWS would create on its own outlive `destroy`; ours carry the environment's retention."""
+    groups = {g["name"]: g["retention_in_days"] for g in resources(stacks[suffix], "aws_cloudwatch_log_group").values()}
+    days = environments[suffix].log_retention_days
+    assert groups[f"/aws/ecs/containerinsights/video-processing-{suffix}/performance"] == days
+    assert [d for name, d in groups.items() if name.startswith("API-Gateway-Execution-Logs_")] == [days]
+    assert all(d == days for d in groups.values())
