@@ -7,6 +7,8 @@ export PIPENV_VENV_IN_PROJECT := 1
 export PIPENV_VERBOSITY := -1
 export PIPENV_NOSPIN := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+# no telemetry or version checks from Terraform and the cdktf CLI (offline machines)
+export CHECKPOINT_DISABLE := 1
 PIPENV := $(PYTHON) -m pipenv
 
 .PHONY: install synth test test-unit test-e2e benchmark clean
