@@ -12,6 +12,12 @@ below, applied to moto's classes *in this process only* (installed files are nev
 5. Step Functions: ``ValidateStateMachineDefinition`` and ``ListStateMachineVersions`` are not implemented.
 6. EC2: security-group rules that reference another group lose their description in
    ``DescribeSecurityGroupRules`` (perpetual diff on ``aws_vpc_security_group_ingress_rule``).
+7. EFS: ``PutBackupPolicy`` is not implemented (HTTP 500; ``aws_efs_backup_policy`` create retries for minutes).
+8. RDS: ``DescribeDBParameters`` returns parameters without ``Source`` and ignores the ``Source`` filter
+   (perpetual diff on ``aws_db_parameter_group.parameter``).
+9. RDS: DB instances drop the Performance Insights settings (perpetual diff on ``aws_db_instance``).
+10. EFS: ``DeleteFileSystemPolicy`` is not implemented (HTTP 500; destroying ``aws_efs_file_system_policy`` retries
+    for minutes).
 
 ``tests/e2e/test_moto_gaps.py`` shows every gap on plain moto and its fix here; when a moto upgrade fixes a gap,
 that test fails on the plain server and the patch can go.
@@ -371,6 +377,174 @@ def patch_ec2_sg_reference_rule_description() -> None:
     SecurityGroupBackend.modify_security_group_rules = modify_security_group_rules  # type: ignore[method-assign]
 
 
+# --------------------------------------------------------------------------------------------------------------------
+# Gap 7: EFS PutBackupPolicy
+# --------------------------------------------------------------------------------------------------------------------
+def patch_efs_put_backup_policy() -> None:
+    """Gap 7: ``EFSResponse`` lacks ``put_backup_policy`` (HTTP 500, which the provider keeps retrying: the
+    ``aws_efs_backup_policy`` create was still running after 10 minutes). ``DescribeBackupPolicy`` only knows the
+    ``Backup`` flag given at creation: ``{"Status": "ENABLED"}`` or PolicyNotFound, never ``DISABLED`` - which the
+    provider waits for after putting a DISABLED policy (dev) and on delete. Store the status put and describe it
+    (ENABLED/DISABLED at once: there is no ENABLING/DISABLING phase); an unknown file system answers
+    FileSystemNotFound (404) in both calls, as on AWS, instead of a KeyError (HTTP 500)."""
+    import json
+
+    from moto.efs.exceptions import BadRequest, FileSystemNotFound
+    from moto.efs.models import EFSBackend, FileSystem
+    from moto.efs.responses import EFSResponse
+
+    if hasattr(EFSResponse, "put_backup_policy"):
+        return
+
+    original_backup_policy = FileSystem.backup_policy
+
+    def backup_policy(self: Any) -> dict[str, str] | None:
+        status = getattr(self, "_e2e_backup_status", None)
+        return {"Status": status} if status else original_backup_policy.fget(self)
+
+    original_describe = EFSBackend.describe_backup_policy
+
+    def describe_backup_policy(self: Any, file_system_id: str) -> dict[str, str]:
+        if file_system_id not in self.file_systems_by_id:
+            raise FileSystemNotFound(file_system_id)
+        return original_describe(self, file_system_id)
+
+    def put_backup_policy_backend(self: Any, file_system_id: str, status: str | None) -> dict[str, str]:
+        file_system = self.file_systems_by_id.get(file_system_id)
+        if file_system is None:
+            raise FileSystemNotFound(file_system_id)
+        if status not in ("ENABLED", "DISABLED"):
+            raise BadRequest(f"BackupPolicy.Status must be ENABLED or DISABLED, not {status!r}")
+        file_system._backup = status == "ENABLED"
+        file_system._e2e_backup_status = status
+        return file_system.backup_policy
+
+    def put_backup_policy_response(self: Any) -> Any:
+        status = (self._get_param("BackupPolicy") or {}).get("Status")
+        policy = self.efs_backend.put_backup_policy(self._get_param("FileSystemId"), status)
+        return json.dumps({"BackupPolicy": policy}), {"Content-Type": "application/json"}
+
+    FileSystem.backup_policy = property(backup_policy)  # type: ignore[method-assign, assignment]
+    EFSBackend.describe_backup_policy = describe_backup_policy  # type: ignore[method-assign]
+    EFSBackend.put_backup_policy = put_backup_policy_backend  # type: ignore[attr-defined]
+    EFSResponse.put_backup_policy = put_backup_policy_response  # type: ignore[attr-defined]
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Gap 8: RDS DescribeDBParameters Source
+# --------------------------------------------------------------------------------------------------------------------
+def patch_rds_parameter_source() -> None:
+    """Gap 8: parameters set with Create/ModifyDBParameterGroup come back from ``DescribeDBParameters`` without a
+    ``Source``. When the configuration lists parameters, ``aws_db_parameter_group`` keeps only those whose Source is
+    ``user`` (or system/engine-default ones named in the configuration) and skips any without a Source, so it reads
+    back none and plans to add them again on every plan. Mark every parameter a caller sets as ``Source: user`` (what
+    AWS reports for modified parameters) and honour the ``Source`` filter (moto holds no system/engine defaults, so
+    those filters answer only what a caller set with that Source - in practice nothing)."""
+    from moto.core.responses import ActionResult
+    from moto.rds.exceptions import DBParameterGroupNotFoundError
+    from moto.rds.models import DBParameterGroup
+    from moto.rds.responses import RDSResponse
+
+    if getattr(DBParameterGroup.update_parameters, "_e2e_patched", False):
+        return
+
+    original_update = DBParameterGroup.update_parameters
+
+    def update_parameters(self: Any, new_parameters: Any) -> None:
+        new_parameters = list(new_parameters)  # iterated twice
+        original_update(self, new_parameters)
+        for new_parameter in new_parameters:
+            self.parameters[new_parameter["ParameterName"]].setdefault("Source", "user")
+
+    update_parameters._e2e_patched = True  # type: ignore[attr-defined]
+
+    def describe_db_parameters(self: Any) -> Any:
+        name = self.params.get("DBParameterGroupName")
+        groups = self.backend.describe_db_parameter_groups({"db_parameter_group_name": name})
+        if not groups:
+            raise DBParameterGroupNotFoundError(name)
+        source = self.params.get("Source")
+        parameters = [p for p in groups[0].parameters.values() if not source or p.get("Source") == source]
+        return ActionResult({"Parameters": parameters})
+
+    DBParameterGroup.update_parameters = update_parameters  # type: ignore[method-assign]
+    RDSResponse.describe_db_parameters = describe_db_parameters  # type: ignore[method-assign]
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Gap 9: RDS Performance Insights
+# --------------------------------------------------------------------------------------------------------------------
+def patch_rds_performance_insights() -> None:
+    """Gap 9: ``CreateDBInstance`` accepts ``EnablePerformanceInsights``, ``PerformanceInsightsRetentionPeriod`` and
+    ``PerformanceInsightsKMSKeyId`` but ``DBInstance`` swallows them (``**kwargs``), and ``ModifyDBInstance`` stores
+    ``enable_performance_insights`` under a name the serializer never reads; ``DescribeDBInstances`` shows no
+    ``PerformanceInsightsEnabled``. With Performance Insights on (staging, prod) every plan wants
+    ``performance_insights_enabled = false -> true`` and ``performance_insights_retention_period = 0 -> 7``, and
+    the IAM policies that read the instance's attributes are re-planned with it. Keep the three settings on the
+    instance (retention 7 days when enabled without one, as AWS) and answer ``PerformanceInsightsEnabled`` from
+    the same attribute ``ModifyDBInstance`` sets."""
+    from moto.rds.models import DBInstance
+
+    if hasattr(DBInstance, "performance_insights_enabled"):
+        return
+
+    original_init = DBInstance.__init__
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        self.enable_performance_insights = _as_bool(kwargs.get("enable_performance_insights"), False)
+        self.performance_insights_retention_period = kwargs.get("performance_insights_retention_period") or (
+            7 if self.enable_performance_insights else None)
+        self.performance_insights_kms_key_id = kwargs.get("performance_insights_kms_key_id")
+
+    __init__._e2e_patched = True  # type: ignore[attr-defined]  # gap 2's wrapper is inside; keep it idempotent
+
+    def performance_insights_enabled(self: Any) -> bool:
+        return _as_bool(getattr(self, "enable_performance_insights", None), False)
+
+    DBInstance.__init__ = __init__  # type: ignore[method-assign]
+    DBInstance.performance_insights_enabled = property(performance_insights_enabled)  # type: ignore[attr-defined]
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Gap 10: EFS DeleteFileSystemPolicy
+# --------------------------------------------------------------------------------------------------------------------
+def patch_efs_delete_file_system_policy() -> None:
+    """Gap 10: ``EFSResponse`` lacks ``delete_file_system_policy`` (HTTP 500, which the provider keeps retrying:
+    destroying ``aws_efs_file_system_policy`` was still running after 8 minutes). Remove the policy, so that
+    ``DescribeFileSystemPolicy`` answers PolicyNotFound again (the default policy, as on AWS); an unknown file
+    system answers FileSystemNotFound (404) in both calls instead of a KeyError (HTTP 500)."""
+    import json
+
+    from moto.efs.exceptions import FileSystemNotFound
+    from moto.efs.models import EFSBackend
+    from moto.efs.responses import EFSResponse
+
+    if hasattr(EFSResponse, "delete_file_system_policy"):
+        return
+
+    original_describe = EFSBackend.describe_file_system_policy
+
+    def describe_file_system_policy(self: Any, file_system_id: str) -> str:
+        if file_system_id not in self.file_systems_by_id:
+            raise FileSystemNotFound(file_system_id)
+        return original_describe(self, file_system_id)
+
+    def delete_file_system_policy_backend(self: Any, file_system_id: str) -> None:
+        file_system = self.file_systems_by_id.get(file_system_id)
+        if file_system is None:
+            raise FileSystemNotFound(file_system_id)
+        file_system.file_system_policy = None
+
+    def delete_file_system_policy_response(self: Any) -> Any:
+        self.efs_backend.delete_file_system_policy(self._get_param("FileSystemId"))
+        return json.dumps({}), {"Content-Type": "application/json"}
+
+    EFSBackend.describe_file_system_policy = describe_file_system_policy  # type: ignore[method-assign]
+    EFSBackend.delete_file_system_policy = delete_file_system_policy_backend  # type: ignore[attr-defined]
+    EFSResponse.delete_file_system_policy = delete_file_system_policy_response  # type: ignore[attr-defined]
+
+
 PATCHES = (
     patch_iam_managed_policies,
     patch_rds_unique_dbi_resource_id,
@@ -378,6 +552,10 @@ PATCHES = (
     patch_elasticache_delete_cache_subnet_group,
     patch_stepfunctions_validate_and_versions,
     patch_ec2_sg_reference_rule_description,
+    patch_efs_put_backup_policy,
+    patch_rds_parameter_source,
+    patch_rds_performance_insights,
+    patch_efs_delete_file_system_policy,
 )
 
 

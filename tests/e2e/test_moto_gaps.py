@@ -306,3 +306,115 @@ def test_sg_reference_rule_keeps_description(plain: str, patched: str) -> None:
     assert pair_of(ec2, target)["Description"] == "updated"
     permission = ec2.describe_security_groups(GroupIds=[target])["SecurityGroups"][0]["IpPermissions"][0]
     assert not permission.get("IpRanges")
+
+
+# --- Gap 7: EFS PutBackupPolicy ---------------------------------------------------------------------------------------
+def test_efs_put_backup_policy(plain: str, patched: str) -> None:
+    efs = client(plain, "efs")
+    file_system = efs.create_file_system(CreationToken="e2e-backup", Encrypted=True)["FileSystemId"]
+    assert_not_implemented(efs.put_backup_policy, FileSystemId=file_system, BackupPolicy={"Status": "DISABLED"})
+
+    efs = client(patched, "efs")
+    file_system = efs.create_file_system(CreationToken="e2e-backup", Encrypted=True)["FileSystemId"]
+    with pytest.raises(ClientError) as excinfo:  # nothing put yet, no backup flag at creation: as before
+        efs.describe_backup_policy(FileSystemId=file_system)
+    assert error_code(excinfo) == "PolicyNotFound"
+    # What aws_efs_backup_policy does: put, then wait until describe shows the status (delete puts DISABLED).
+    for status in ("DISABLED", "ENABLED", "DISABLED"):
+        put = efs.put_backup_policy(FileSystemId=file_system, BackupPolicy={"Status": status})
+        assert put["BackupPolicy"] == {"Status": status}
+        assert efs.describe_backup_policy(FileSystemId=file_system)["BackupPolicy"] == {"Status": status}
+    for call, kwargs in ((efs.describe_backup_policy, {}),
+                         (efs.put_backup_policy, {"BackupPolicy": {"Status": "DISABLED"}})):
+        with pytest.raises(ClientError) as excinfo:
+            call(FileSystemId="fs-00000000", **kwargs)
+        assert error_code(excinfo) == "FileSystemNotFound"
+
+
+# --- Gap 8: RDS DescribeDBParameters Source ---------------------------------------------------------------------------
+PARAMETERS = [{"ParameterName": "rds.force_ssl", "ParameterValue": "1", "ApplyMethod": "immediate"},
+              {"ParameterName": "log_connections", "ParameterValue": "1", "ApplyMethod": "immediate"}]
+
+
+def create_parameter_group(endpoint: str, name: str) -> Any:
+    rds = client(endpoint, "rds")
+    rds.create_db_parameter_group(DBParameterGroupName=name, DBParameterGroupFamily="postgres15", Description="e2e")
+    rds.modify_db_parameter_group(DBParameterGroupName=name, Parameters=PARAMETERS)  # how the provider sets them
+    return rds
+
+
+def test_rds_parameter_source(plain: str, patched: str) -> None:
+    name = "e2e-postgres15"
+
+    rds = create_parameter_group(plain, name)
+    listed = rds.describe_db_parameters(DBParameterGroupName=name)["Parameters"]
+    assert sorted(p["ParameterName"] for p in listed) == ["log_connections", "rds.force_ssl"]
+    assert all("Source" not in p for p in listed)  # the gap: the provider skips parameters without a Source
+    assert len(rds.describe_db_parameters(DBParameterGroupName=name, Source="system")["Parameters"]) == 2
+
+    rds = create_parameter_group(patched, name)
+    for source in (None, "user"):
+        listed = rds.describe_db_parameters(DBParameterGroupName=name, **({"Source": source} if source else {}))
+        assert sorted((p["ParameterName"], p["ParameterValue"], p["Source"]) for p in listed["Parameters"]) == [
+            ("log_connections", "1", "user"), ("rds.force_ssl", "1", "user")]
+    for source in ("system", "engine-default"):
+        assert rds.describe_db_parameters(DBParameterGroupName=name, Source=source)["Parameters"] == []
+    with pytest.raises(ClientError) as excinfo:
+        rds.describe_db_parameters(DBParameterGroupName="e2e-missing")
+    assert error_code(excinfo) == "DBParameterGroupNotFound"
+
+
+# --- Gap 9: RDS Performance Insights ----------------------------------------------------------------------------------
+def create_db_with_performance_insights(endpoint: str, name: str) -> dict:
+    return client(endpoint, "rds").create_db_instance(
+        DBInstanceIdentifier=name, Engine="postgres", EngineVersion="15.8", DBInstanceClass="db.t3.medium",
+        AllocatedStorage=20, MasterUsername="app", MasterUserPassword="not-a-real-secret-1",
+        EnablePerformanceInsights=True,
+    )["DBInstance"]
+
+
+def test_rds_performance_insights(plain: str, patched: str) -> None:
+    name = "e2e-db-insights"
+
+    created = create_db_with_performance_insights(plain, name)
+    assert "PerformanceInsightsEnabled" not in created  # the gap: the provider reads false -> perpetual diff
+
+    created = create_db_with_performance_insights(patched, name)
+    assert created["PerformanceInsightsEnabled"] is True
+    assert created["PerformanceInsightsRetentionPeriod"] == 7
+    rds = client(patched, "rds")
+    described = rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]
+    assert (described["PerformanceInsightsEnabled"], described["PerformanceInsightsRetentionPeriod"]) == (True, 7)
+    modified = rds.modify_db_instance(DBInstanceIdentifier=name, EnablePerformanceInsights=False,
+                                      ApplyImmediately=True)["DBInstance"]
+    assert modified["PerformanceInsightsEnabled"] is False
+    assert rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]["PerformanceInsightsEnabled"] is False
+    # The gap-2 patch still applies under this one.
+    assert re.fullmatch(r"db-[A-Z0-9]{26}", described["DbiResourceId"])
+    assert described["DbiResourceId"] != "db-M5ENSHXFPU6XHZ4G4ZEI5QIO2U"
+
+
+# --- Gap 10: EFS DeleteFileSystemPolicy -------------------------------------------------------------------------------
+TLS_ONLY = json.dumps({"Version": "2012-10-17", "Statement": [{
+    "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "*", "Resource": "*",
+    "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]})
+
+
+def test_efs_delete_file_system_policy(plain: str, patched: str) -> None:
+    efs = client(plain, "efs")
+    file_system = efs.create_file_system(CreationToken="e2e-policy", Encrypted=True)["FileSystemId"]
+    efs.put_file_system_policy(FileSystemId=file_system, Policy=TLS_ONLY)
+    assert_not_implemented(efs.delete_file_system_policy, FileSystemId=file_system)
+
+    efs = client(patched, "efs")
+    file_system = efs.create_file_system(CreationToken="e2e-policy", Encrypted=True)["FileSystemId"]
+    efs.put_file_system_policy(FileSystemId=file_system, Policy=TLS_ONLY)
+    assert json.loads(efs.describe_file_system_policy(FileSystemId=file_system)["Policy"]) == json.loads(TLS_ONLY)
+    efs.delete_file_system_policy(FileSystemId=file_system)  # what destroying aws_efs_file_system_policy does
+    with pytest.raises(ClientError) as excinfo:
+        efs.describe_file_system_policy(FileSystemId=file_system)
+    assert error_code(excinfo) == "PolicyNotFound"
+    for call in (efs.describe_file_system_policy, efs.delete_file_system_policy):
+        with pytest.raises(ClientError) as excinfo:
+            call(FileSystemId="fs-00000000")
+        assert error_code(excinfo) == "FileSystemNotFound"

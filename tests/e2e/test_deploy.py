@@ -1,0 +1,1115 @@
+"""End-to-end deploy: every environment's synthesized stack applied with real Terraform into a local moto server
+(patched by ``moto_launcher``), checked with boto3, re-planned and destroyed; one deployment through the cdktf CLI.
+
+The tests are ordered steps sharing one module fixture (pytest runs them in file order); a step whose prerequisite
+failed is skipped with the reason. What the steps do:
+
+1. dev and pr123: init, plan, apply; while pr123's apply holds the S3 lock file, a second plan is refused.
+2. Integration checks of dev and pr123 with boto3, ids read from ``terraform output -json``.
+3. The API's Lambda handler, run in-process against the emulator (moto runs Lambda code only in Docker).
+4. dev and pr123 re-plan with no changes.
+5. One state object per suffix; destroying pr123 leaves dev untouched and nothing of pr123; then dev.
+6. staging: integration checks (Multi-AZ), re-plan, destroy, nothing left.
+7. prod: re-plan; ``destroy`` is refused by ``prevent_destroy`` and deletes nothing (prod stays in moto).
+8. One deployment and destroy through ``cdktf deploy``/``cdktf destroy`` (pipenv + main.py, as a developer runs it).
+
+Time: the AWS provider's RDS waiters poll with fixed delays, so creating the DB instance takes ~80 s and deleting
+it ~60 s although moto answers "available" at once: an apply takes ~100-120 s and a destroy ~70 s whatever moto does.
+Applies side by side barely slow each other down (measured: one dev apply alone ~103 s, four at once ~115 s each).
+Steps 1-5 (dev, pr123) run in the foreground, one after the other as they depend on each other; staging, prod and
+the CLI deployment share nothing with them, so from step 1 on their whole lifecycle (deploy, checks, re-plan, destroy)
+runs in the background, and steps 6-8 assert what it observed. Progress lines (``[e2e  123s] ...``) show on the terminal even without ``-s``.
+
+Results: ``.e2e/report.json`` (per environment: apply seconds, resources added, re-plan changes, destroy result and
+seconds), a summary table at the end, every command's output in ``.e2e/logs/``, moto's log in ``.e2e/moto.log``.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import importlib.metadata
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import sysconfig
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.e2e import moto_launcher
+from tests.e2e.terraform import (
+    APPLY_TIMEOUT,
+    AWS_TEST_ENV,
+    CLI_TIMEOUT,
+    LOCK_ERROR,
+    REGION,
+    Progress,
+    Result,
+    Running,
+    Terraform,
+    applied,
+    aws_client,
+    destroyed,
+    e2e_environment,
+    resource_changes_count,
+    run,
+    stop_all_running,
+    synthesized_resource_count,
+    write_cli_config,
+)
+
+pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).resolve().parents[2]
+E2E_DIR = REPO / ".e2e"
+REPORT = E2E_DIR / "report.json"
+LOG_DIR = E2E_DIR / "logs"
+MOTO_LOG = E2E_DIR / "moto.log"
+
+STATE_BUCKET = "video-pipeline-tfstate"
+ADHOC = "pr123"
+CLI_SUFFIX = "cli1"
+SUFFIXES = ("dev", ADHOC, "staging", "prod")
+MULTI_AZ = {"dev": False, ADHOC: False, "staging": True, "prod": True, CLI_SUFFIX: False}
+STAGE = "prod"  # API Gateway stage name in every environment
+# Files the cdktf CLI needs to synthesize (copied into a scratch project, see CdktfCli).
+CLI_PROJECT_FILES = ("cdktf.json", "main.py", "Pipfile", "Pipfile.lock", "package.json",
+                     "config", "modules", "stacks", "functions")
+
+
+def state_key(suffix: str) -> str:
+    return f"video-pipeline/{suffix}/terraform.tfstate"
+
+
+def stack_name(suffix: str) -> str:
+    return f"video-pipeline-{suffix}"
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Shared state of the steps
+# --------------------------------------------------------------------------------------------------------------------
+class Deployment:
+    """One environment's stack: its Terraform working directory, what happened to it, its report entry."""
+
+    def __init__(self, e2e: E2E, suffix: str, workdir: Path) -> None:
+        self.e2e, self.suffix = e2e, suffix
+        self.tf = Terraform(suffix, workdir, e2e.env, LOG_DIR)
+        self.resources = synthesized_resource_count(workdir)
+        self.record: dict[str, Any] = e2e.report["environments"].setdefault(suffix, {})
+        self.record.update(synthesized_resources=self.resources, apply_seconds=None, resources_added=None,
+                           replan_changes=None, destroy=None, destroy_seconds=None)
+        self.applied = False
+        self.failure: str | None = None
+        self.seen: dict[str, Any] = {}  # what a background lifecycle observed, for its step's tests
+        self._outputs: dict[str, Any] | None = None
+
+    # --- deploying --------------------------------------------------------------------------------------------------
+    def init_and_plan(self) -> None:
+        started = time.monotonic()
+        for result in (self.tf.init(), self.tf.plan_out()):
+            if not result.ok:
+                self.fail(f"{self.suffix}: {result.describe()}")
+        self.record["init_plan_seconds"] = round(time.monotonic() - started, 1)
+
+    def start_apply(self) -> Running:
+        self.e2e.progress.say(f"{self.suffix}: apply started")
+        return self.tf.start("apply", "-input=false", "-no-color", "tfplan")
+
+    def finish_apply(self, running: Running) -> Result:
+        result = running.wait(APPLY_TIMEOUT)
+        counts = applied(result.output)
+        self.record["apply_seconds"] = round(result.seconds, 1)
+        self.record["resources_added"] = counts[0] if counts else None
+        self.e2e.save_report()
+        if not result.ok or counts is None:
+            self.fail(f"{self.suffix} apply failed: {result.describe()}")
+        if counts[0] != self.resources:
+            self.fail(f"{self.suffix}: apply added {counts[0]} resources, the stack has {self.resources}")
+        self.applied = True
+        self.e2e.progress.say(f"{self.suffix}: applied {counts[0]} resources in {result.seconds:.0f}s")
+        return result
+
+    def deploy(self) -> None:
+        """init, plan -out, apply (a background job for staging and prod)."""
+        self.init_and_plan()
+        self.finish_apply(self.start_apply())
+
+    def fail(self, message: str) -> None:
+        self.failure = message
+        self.record.setdefault("failure", message.splitlines()[0])
+        raise AssertionError(message)
+
+    def require_applied(self) -> None:
+        if not self.applied:
+            pytest.skip(f"{self.suffix} is not deployed: {(self.failure or 'its deploy did not run').splitlines()[0]}")
+
+    # --- reading it back --------------------------------------------------------------------------------------------
+    def outputs(self) -> dict[str, Any]:
+        if self._outputs is None:
+            self._outputs = self.tf.outputs()
+        return self._outputs
+
+    @property
+    def rest_api_id(self) -> str:
+        match = re.fullmatch(r"https://([a-z0-9]+)\.execute-api\.[^/]+/(.+)", self.outputs()["api_url"])
+        assert match, f"unexpected api_url {self.outputs()['api_url']!r}"
+        return match.group(1)
+
+    def replan(self) -> tuple[Result, list[str]]:
+        result, changes = self.tf.replan()
+        self.record["replan_exit_code"] = result.returncode
+        self.record["replan_changes"] = resource_changes_count(changes) if result.returncode in (0, 2) else None
+        if changes:
+            self.record["replan_changed"] = changes
+        self.e2e.save_report()
+        return result, changes
+
+    def destroy(self) -> Result:
+        self.e2e.progress.say(f"{self.suffix}: destroy started")
+        result = self.tf.destroy()
+        count = destroyed(result.output)
+        self.record["destroy_seconds"] = round(result.seconds, 1)
+        if result.ok and count is not None:
+            self.record["destroy"] = f"destroyed {count}"
+        elif "prevent_destroy" in result.output:
+            self.record["destroy"] = "refused (prevent_destroy)"
+        else:
+            self.record["destroy"] = f"failed (exit {result.returncode})"
+        self.e2e.save_report()
+        self.e2e.progress.say(f"{self.suffix}: destroy {self.record['destroy']} in {result.seconds:.0f}s")
+        return result
+
+
+class CdktfCli:
+    """``cdktf deploy``/``destroy`` of the ad-hoc stack ``video-pipeline-cli1``, as a developer runs them (the app
+    command of cdktf.json: ``pipenv run python -O main.py``).
+
+    It runs in a scratch copy of the project (the files the synth reads, the project's ``.venv`` linked in) rather
+    than the repository root, so a developer's own ``cdktf.out`` is left alone - and does not break the run: the CLI
+    lists ``cdktf.out/stacks/*`` before the synth and deletes the folders the synth did not produce afterwards, but
+    ``main.py`` has already replaced the whole folder, so with e.g. ``make synth``'s dev/staging/prod folders there
+    ``cdktf deploy video-pipeline-cli1`` fails with ``ENOENT: lstat 'cdktf.out/stacks/video-pipeline-prod'``.
+    ``--skip-provider-lock``: otherwise the CLI runs ``terraform providers lock -platform=linux_amd64``, which asks
+    registry.terraform.io whatever the CLI configuration says - impossible offline."""
+
+    def __init__(self, e2e: E2E, workdir: Path) -> None:
+        self.e2e = e2e
+        self.project = workdir / "cli-project"
+        self.record: dict[str, Any] = e2e.report["environments"].setdefault(CLI_SUFFIX, {})
+        self.record.update(via="cdktf CLI", apply_seconds=None, resources_added=None, replan_changes="not run",
+                           destroy=None, destroy_seconds=None)
+        self.deployed = False
+        self.failure: str | None = None
+        self.seen: dict[str, Any] = {}
+        self.cdktf = REPO / "node_modules" / ".bin" / "cdktf"
+        self.env = dict(e2e.env)
+        self.env.update({
+            "ENVIRONMENTS": "dev", "ENVIRONMENT_SUFFIX": CLI_SUFFIX,
+            "PIPENV_VENV_IN_PROJECT": "1", "PIPENV_VERBOSITY": "-1", "PIPENV_NOSPIN": "1",
+            "CDKTF_HOME": str(workdir / "cdktf-home"),          # telemetry id and logs, not in ~/.cdktf
+            "CDKTF_DISABLE_PLUGIN_CACHE_ENV": "1",              # no TF_PLUGIN_CACHE_DIR=~/.terraform.d/plugin-cache
+            "DISABLE_VERSION_CHECK": "true", "CI": "1",
+        })
+        self.env["PATH"] = os.pathsep.join([*pipenv_path_entries(), self.env.get("PATH", "")])
+
+    def _prepare(self) -> None:
+        if not self.cdktf.exists():
+            raise AssertionError(f"{self.cdktf} is missing: run `make install` (npm ci)")
+        self.project.mkdir(parents=True, exist_ok=True)
+        ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "tests")
+        for name in CLI_PROJECT_FILES:
+            source = REPO / name
+            if source.is_dir():
+                shutil.copytree(source, self.project / name, ignore=ignore, dirs_exist_ok=True)
+            else:
+                shutil.copy2(source, self.project / name)
+        (self.project / ".venv").symlink_to(REPO / ".venv", target_is_directory=True)
+
+    def _run(self, verb: str) -> Result:
+        return run([str(self.cdktf), verb, stack_name(CLI_SUFFIX), "--auto-approve", "--skip-provider-lock",
+                    "--no-color"], cwd=self.project, env=self.env, log=LOG_DIR / f"{CLI_SUFFIX}-cdktf-{verb}.log",
+                   timeout=CLI_TIMEOUT)
+
+    def lifecycle(self) -> None:
+        """deploy, look, destroy, look - a background job from step 1 on (independent of every other step, so its
+        ~4 minutes overlap theirs); step 8's tests assert what it saw."""
+        self.deploy()
+        self.seen["deployed"] = True
+        try:
+            self.seen["state_object_after_deploy"] = state_object(self.e2e, CLI_SUFFIX) is not None
+            self.seen["state_machine_after_deploy"] = self.state_machine_exists()
+            (db,) = self.e2e.aws("rds").describe_db_instances(
+                DBInstanceIdentifier=f"rds-postgresql-{CLI_SUFFIX}")["DBInstances"]
+            self.seen["multi_az"] = db["MultiAZ"]
+            self.seen["destroy"] = self.destroy()
+            self.seen["state_machine_after_destroy"] = self.state_machine_exists()
+            self.seen["leftovers"] = leftovers(self.e2e, CLI_SUFFIX, [])
+        except BaseException:
+            self.failure = traceback.format_exc()
+            raise
+
+    def state_machine_exists(self) -> bool:
+        machines = self.e2e.aws("stepfunctions").list_state_machines()["stateMachines"]
+        return f"video-processing-workflow-{CLI_SUFFIX}" in [m["name"] for m in machines]
+
+    def deploy(self) -> None:
+        try:
+            self._prepare()
+            self.e2e.progress.say(f"{CLI_SUFFIX}: cdktf deploy started (synth through pipenv, then apply)")
+            result = self._run("deploy")
+            counts = applied(result.output)
+            self.record["apply_seconds"] = round(result.seconds, 1)
+            self.record["apply_includes"] = "cdktf synth (pipenv run python -O main.py) + init + plan + apply"
+            self.record["resources_added"] = counts[0] if counts else None
+            self.e2e.save_report()
+            if not result.ok or counts is None:
+                raise AssertionError(f"cdktf deploy failed: {result.describe()}")
+            self.deployed = True
+            self.e2e.progress.say(f"{CLI_SUFFIX}: cdktf deploy added {counts[0]} resources in {result.seconds:.0f}s")
+        except BaseException as error:
+            self.failure = str(error)
+            self.record.setdefault("failure", self.failure.splitlines()[0])
+            raise
+
+    def destroy(self) -> Result:
+        self.e2e.progress.say(f"{CLI_SUFFIX}: cdktf destroy started")
+        result = self._run("destroy")
+        count = destroyed(result.output)
+        self.record["destroy_seconds"] = round(result.seconds, 1)
+        self.record["destroy"] = f"destroyed {count}" if result.ok and count is not None else \
+            f"failed (exit {result.returncode})"
+        self.e2e.save_report()
+        self.e2e.progress.say(f"{CLI_SUFFIX}: cdktf destroy {self.record['destroy']} in {result.seconds:.0f}s")
+        return result
+
+
+def pipenv_path_entries() -> list[str]:
+    """PATH entries that make ``pipenv`` (cdktf.json's app command) runnable: none if it is on PATH already, else
+    the scripts folder of the ``python3`` that has the pipenv module (``python3 -m pipenv``)."""
+    if shutil.which("pipenv"):
+        return []
+    python3 = shutil.which("python3")
+    candidates = [sysconfig.get_path("scripts"), sysconfig.get_path("scripts", f"{os.name}_user")]
+    if python3:
+        probe = subprocess.run(
+            [python3, "-c", "import os, sysconfig; print(sysconfig.get_path('scripts')); "
+                            "print(sysconfig.get_path('scripts', f'{os.name}_user'))"],
+            capture_output=True, text=True, check=False)
+        candidates = probe.stdout.split() + candidates
+    found = [c for c in candidates if c and os.access(os.path.join(c, "pipenv"), os.X_OK)]
+    if not found:
+        raise AssertionError("pipenv is neither on PATH nor in python3's scripts folders: run `make install`")
+    return found[:1]
+
+
+class E2E:
+    """Everything the steps share: the emulator, the environment of every command, the deployments, the report."""
+
+    def __init__(self, config: Any, endpoint: str, workdir: Path, plugin_dir: str) -> None:
+        self.progress = Progress(config)
+        self.endpoint, self.workdir = endpoint, workdir
+        self.env = e2e_environment(endpoint, write_cli_config(workdir, plugin_dir))
+        self.report: dict[str, Any] = {
+            "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "status": "running",
+            "versions": versions(plugin_dir),
+            "concurrency": ("one moto server; dev and pr123 go through steps 1-5 in the foreground; staging, prod "
+                            "(steps 6, 7) and the cdktf CLI deployment cli1 (step 8) run their whole lifecycle in "
+                            "the background from step 1 on, so four or five applies run at once"),
+            "environments": {},
+            "steps": [],
+        }
+        self.executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="e2e")
+        self.background: dict[str, Future] = {}
+        self.deployments: dict[str, Deployment] = {}
+        self.cli: CdktfCli | None = None
+        self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def aws(self, service: str) -> Any:
+        with self._lock:
+            if service not in self._clients:
+                self._clients[service] = aws_client(self.endpoint, service)
+            return self._clients[service]
+
+    def submit(self, name: str, job: Callable[[], Any]) -> Future:
+        future = self.executor.submit(job)
+        self.background[name] = future
+        return future
+
+    def wait_background(self, name: str) -> BaseException | None:
+        """Wait for a background job; its error, if it raised one."""
+        future = self.background.get(name)
+        if future is None:
+            pytest.skip(f"{name} was never started (step 1 did not run)")
+        if not future.done():
+            self.progress.say(f"waiting for the background work of {name}")
+        self.progress.wait([future])
+        return future.exception()
+
+    def seen(self, name: str, key: str) -> Any:
+        """What the background lifecycle of ``name`` observed under ``key``: skipped if its deploy failed (its
+        ``*_deployed`` test reports that), failed if it broke down later, before getting there."""
+        error = self.wait_background(name)
+        holder = self.cli if name == CLI_SUFFIX else self.deployments[name]
+        if key in holder.seen:
+            return holder.seen[key]
+        if not holder.seen.get("deployed"):
+            pytest.skip(f"{name} was not deployed")
+        pytest.fail(f"{name}: the background lifecycle stopped before {key!r}: {error!r}\n{holder.failure}",
+                    pytrace=False)
+
+    def save_report(self) -> None:
+        with self._lock:
+            E2E_DIR.mkdir(exist_ok=True)
+            REPORT.write_text(json.dumps(self.report, indent=2, default=str) + "\n")
+
+
+def versions(plugin_dir: str) -> dict[str, str]:
+    found = {"moto": importlib.metadata.version("moto")}
+    try:
+        found["terraform"] = json.loads(subprocess.run(["terraform", "version", "-json"], capture_output=True,
+                                                       text=True, check=True).stdout)["terraform_version"]
+    except (OSError, subprocess.CalledProcessError, ValueError, KeyError):
+        found["terraform"] = "unknown"
+    aws_dir = Path(plugin_dir) / "registry.terraform.io" / "hashicorp" / "aws"
+    found["hashicorp/aws"] = ", ".join(sorted(p.name for p in aws_dir.iterdir() if p.is_dir()))
+    return found
+
+
+def summary_table(report: dict[str, Any]) -> str:
+    header = ("environment", "apply s", "resources", "re-plan changes", "destroy", "destroy s")
+    rows = [header]
+    for suffix, entry in report["environments"].items():
+        rows.append((suffix, _cell(entry.get("apply_seconds")), _cell(entry.get("resources_added")),
+                     _cell(entry.get("replan_changes")), _cell(entry.get("destroy")), _cell(entry.get("destroy_seconds"))))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    total = report.get("total_seconds")
+    if total is not None:
+        lines.append(f"total e2e wall time: {total:.0f}s ({int(total // 60)}m{int(total % 60):02d}s); "
+                     f"report: {REPORT.relative_to(REPO)}")
+    return "\n".join(lines)
+
+
+def _cell(value: Any) -> str:
+    return "-" if value is None else str(value)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Fixtures
+# --------------------------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def e2e(request: pytest.FixtureRequest, plugin_dir: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2E]:
+    """Patched moto on a free port with the state bucket, every stack synthesized once by ``main.py``."""
+    shutil.rmtree(LOG_DIR, ignore_errors=True)
+    LOG_DIR.mkdir(parents=True)
+    MOTO_LOG.unlink(missing_ok=True)
+    workdir = tmp_path_factory.mktemp("e2e")
+    moto = moto_launcher.start(moto_launcher.free_port(), log_path=str(MOTO_LOG))
+    endpoint = f"http://{moto_launcher.DEFAULT_HOST}:{moto.args[-1]}"
+    e2e = E2E(request.config, endpoint, workdir, plugin_dir)
+    try:
+        e2e.progress.say(f"moto (patched) on {endpoint}; log {MOTO_LOG.relative_to(REPO)}")
+        e2e.aws("s3").create_bucket(Bucket=STATE_BUCKET,
+                                    CreateBucketConfiguration={"LocationConstraint": REGION})
+        outdir = synthesize(e2e, workdir / "cdktf.out")
+        for suffix in SUFFIXES:
+            e2e.deployments[suffix] = Deployment(e2e, suffix, outdir / "stacks" / stack_name(suffix))
+        e2e.cli = CdktfCli(e2e, workdir)
+        e2e.save_report()
+        yield e2e
+    finally:
+        stopped = stop_all_running()
+        if stopped:
+            e2e.progress.say(f"stopped commands still running: {stopped}")
+        e2e.executor.shutdown(wait=True, cancel_futures=True)
+        moto_launcher.stop(moto)
+        e2e.report["finished"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        e2e.report["total_seconds"] = round(e2e.progress.elapsed(), 1)
+        failed = [s["test"] for s in e2e.report["steps"] if s["outcome"] != "passed"]
+        e2e.report["status"] = "failed" if failed else "passed"
+        e2e.save_report()
+        e2e.progress.say("summary\n" + summary_table(e2e.report))
+
+
+def synthesize(e2e: E2E, outdir: Path) -> Path:
+    """All four stacks at once, as CI would: ``python -O main.py`` with the S3 backend (the default)."""
+    env = dict(e2e.env, ENVIRONMENTS="dev,staging,prod", ENVIRONMENT_SUFFIX=ADHOC, CDKTF_OUTDIR=str(outdir))
+    result = run([sys.executable, "-O", "main.py"], cwd=REPO, env=env, log=LOG_DIR / "synth.log", timeout=300)
+    assert result.ok, result.describe()
+    e2e.progress.say(f"synthesized {', '.join(SUFFIXES)} in {result.seconds:.0f}s into {outdir}")
+    for suffix in SUFFIXES:
+        backend = json.loads((outdir / "stacks" / stack_name(suffix) / "cdk.tf.json").read_text())["terraform"]["backend"]
+        assert backend == {"s3": {"bucket": STATE_BUCKET, "key": state_key(suffix), "region": REGION,
+                                  "encrypt": True, "use_lockfile": True}}, backend
+    return outdir
+
+
+class _Outcomes:
+    """A plugin registered while the module runs: each test's outcome (its call, or a failed/skipped setup), so the
+    step log can tell passed from failed in teardown."""
+
+    def __init__(self) -> None:
+        self.by_nodeid: dict[str, str] = {}
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+            self.by_nodeid[report.nodeid] = report.outcome
+
+
+@pytest.fixture(scope="module")
+def _outcomes(request: pytest.FixtureRequest) -> Iterator[_Outcomes]:
+    plugin = _Outcomes()
+    request.config.pluginmanager.register(plugin, "e2e-deploy-outcomes")
+    yield plugin
+    request.config.pluginmanager.unregister(plugin)
+
+
+@pytest.fixture(autouse=True)
+def _step_log(request: pytest.FixtureRequest, _outcomes: _Outcomes, e2e: E2E) -> Iterator[None]:
+    """A progress line per test, and its duration and outcome in the report."""
+    name = request.node.name
+    started = time.monotonic()
+    e2e.progress.say(f"> {name}")
+    entry: dict[str, Any] = {"test": name, "outcome": "failed"}
+    e2e.report["steps"].append(entry)
+    yield
+    entry["seconds"] = round(time.monotonic() - started, 1)
+    entry["outcome"] = _outcomes.by_nodeid.get(request.node.nodeid, "unknown")
+    e2e.progress.say(f"< {name}: {entry['outcome']} ({entry['seconds']:.0f}s)")
+    e2e.save_report()
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Checks with boto3
+# --------------------------------------------------------------------------------------------------------------------
+def _error_code(error: ClientError) -> str:
+    return error.response.get("Error", {}).get("Code", "")
+
+
+def check_vpc(e2e: E2E, d: Deployment) -> None:
+    ec2, out = e2e.aws("ec2"), d.outputs()
+    vpc = ec2.describe_vpcs(VpcIds=[out["vpc_id"]])["Vpcs"][0]
+    assert {t["Key"]: t["Value"] for t in vpc.get("Tags", [])}.get("Environment") == d.suffix
+    for attribute in ("enableDnsHostnames", "enableDnsSupport"):
+        described = ec2.describe_vpc_attribute(VpcId=out["vpc_id"], Attribute=attribute)
+        assert described[attribute[0].upper() + attribute[1:]]["Value"] is True, attribute
+    subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [out["vpc_id"]]}])["Subnets"]
+    tiers: dict[str, set[str]] = {}
+    for subnet in subnets:
+        tier = {t["Key"]: t["Value"] for t in subnet.get("Tags", [])}.get("Tier", "?")
+        tiers.setdefault(tier, set()).add(subnet["SubnetId"])
+    assert {tier: len(ids) for tier, ids in tiers.items()} == {"public": 2, "private": 2, "isolated": 2}
+    assert tiers["private"] == set(out["private_subnet_ids"])
+    assert tiers["isolated"] == set(out["isolated_subnet_ids"])
+    assert len({s["AvailabilityZone"] for s in subnets}) == 2
+
+
+def check_ecs(e2e: E2E, d: Deployment) -> None:
+    ecs, out = e2e.aws("ecs"), d.outputs()
+    (cluster,) = ecs.describe_clusters(clusters=[out["ecs_cluster_name"]])["clusters"]
+    assert cluster["clusterName"] == f"video-processing-{d.suffix}"
+    assert cluster["status"] == "ACTIVE"
+    task = ecs.describe_task_definition(taskDefinition=out["task_definition_arn"])["taskDefinition"]
+    assert task["family"] == f"video-processor-{d.suffix}"
+    assert task["requiresCompatibilities"] == ["FARGATE"]
+
+
+def check_rds(e2e: E2E, d: Deployment) -> None:
+    out = d.outputs()
+    (db,) = e2e.aws("rds").describe_db_instances(DBInstanceIdentifier=f"rds-postgresql-{d.suffix}")["DBInstances"]
+    assert db["DBInstanceStatus"] == "available"
+    assert db["MultiAZ"] is MULTI_AZ[d.suffix]
+    assert db["StorageEncrypted"] is True
+    assert db["IAMDatabaseAuthenticationEnabled"] is True
+    assert db["PubliclyAccessible"] is False
+    assert db["Endpoint"]["Address"] == out["rds_endpoint"]
+    assert db["MasterUserSecret"]["SecretArn"] == out["db_secret_arn"]
+
+
+def check_redis(e2e: E2E, d: Deployment) -> None:
+    (group,) = e2e.aws("elasticache").describe_replication_groups(
+        ReplicationGroupId=f"redis-{d.suffix}")["ReplicationGroups"]
+    assert group["Status"] == "available"
+    assert len(group["MemberClusters"]) == 2
+    assert group["AtRestEncryptionEnabled"] is True
+    assert group["TransitEncryptionEnabled"] is True
+    assert group["AutomaticFailover"] == "enabled"
+    assert group["NodeGroups"][0]["PrimaryEndpoint"]["Address"] == d.outputs()["redis_primary_endpoint"]
+
+
+def check_efs(e2e: E2E, d: Deployment) -> None:
+    efs, out = e2e.aws("efs"), d.outputs()
+    (file_system,) = efs.describe_file_systems(FileSystemId=out["efs_file_system_id"])["FileSystems"]
+    assert file_system["Encrypted"] is True
+    targets = efs.describe_mount_targets(FileSystemId=out["efs_file_system_id"])["MountTargets"]
+    assert len(targets) == 2
+    assert {t["SubnetId"] for t in targets} == set(out["private_subnet_ids"])
+    points = efs.describe_access_points(FileSystemId=out["efs_file_system_id"])["AccessPoints"]
+    assert [p["AccessPointId"] for p in points] == [out["efs_access_point_id"]]
+    assert points[0]["RootDirectory"]["Path"] == "/videos"
+
+
+def check_secrets(e2e: E2E, d: Deployment) -> None:
+    secrets, out = e2e.aws("secretsmanager"), d.outputs()
+    assert secrets.describe_secret(SecretId=out["api_secret_arn"])["Name"] == f"api-secret-{d.suffix}"
+    key = e2e.aws("apigateway").get_api_key(apiKey=out["api_key_id"], includeValue=True)
+    assert key["value"]
+    assert secrets.get_secret_value(SecretId=out["api_secret_arn"])["SecretString"] == key["value"]
+    assert secrets.describe_secret(SecretId=out["db_secret_arn"])["ARN"] == out["db_secret_arn"]
+
+
+def check_sns(e2e: E2E, d: Deployment) -> None:
+    out = d.outputs()
+    for output, name in (("completion_topic_arn", "video-processing-completion"),
+                         ("error_topic_arn", "video-processing-error")):
+        assert out[output].endswith(f":{name}-{d.suffix}")
+        attributes = e2e.aws("sns").get_topic_attributes(TopicArn=out[output])["Attributes"]
+        assert attributes.get("KmsMasterKeyId"), f"{name}: no KmsMasterKeyId in {attributes}"
+
+
+def check_state_machine(e2e: E2E, d: Deployment) -> None:
+    out = d.outputs()
+    machine = e2e.aws("stepfunctions").describe_state_machine(stateMachineArn=out["state_machine_arn"])
+    assert machine["name"] == out["state_machine_name"] == f"video-processing-workflow-{d.suffix}"
+    assert machine["status"] == "ACTIVE"
+    assert machine["loggingConfiguration"]["level"] == "ALL"
+    assert machine["tracingConfiguration"]["enabled"] is True
+
+
+def check_api(e2e: E2E, d: Deployment) -> None:
+    apigateway, out = e2e.aws("apigateway"), d.outputs()
+    api_id = d.rest_api_id
+    assert apigateway.get_rest_api(restApiId=api_id)["name"] == f"video-metadata-api-{d.suffix}"
+    assert apigateway.get_stage(restApiId=api_id, stageName=STAGE)["stageName"] == STAGE
+    assert apigateway.get_api_key(apiKey=out["api_key_id"])["enabled"] is True
+    plans = [p for p in apigateway.get_usage_plans()["items"] if p["name"] == f"video-metadata-plan-{d.suffix}"]
+    assert len(plans) == 1
+    assert {"apiId": api_id, "stage": STAGE} in [{"apiId": s["apiId"], "stage": s["stage"]}
+                                                  for s in plans[0]["apiStages"]]
+    keys = apigateway.get_usage_plan_keys(usagePlanId=plans[0]["id"])["items"]
+    assert [k["id"] for k in keys] == [out["api_key_id"]]
+
+
+def check_lambda(e2e: E2E, d: Deployment) -> None:
+    lambda_, out = e2e.aws("lambda"), d.outputs()
+    config = lambda_.get_function(FunctionName=out["api_function_name"])["Configuration"]
+    assert config["FunctionName"] == f"video-api-{d.suffix}"
+    variables = config["Environment"]["Variables"]
+    assert variables["STATE_MACHINE_ARN"] == out["state_machine_arn"]
+    assert variables["ENVIRONMENT"] == d.suffix
+    statements = json.loads(lambda_.get_policy(FunctionName=out["api_function_name"])["Policy"])["Statement"]
+    invoke = [s for s in statements if s.get("Principal", {}).get("Service") == "apigateway.amazonaws.com"]
+    assert len(invoke) == 1, statements
+    assert invoke[0]["Action"] == "lambda:InvokeFunction"
+    source_arn = json.dumps(invoke[0].get("Condition", {}))
+    assert f":{d.rest_api_id}/{STAGE}/" in source_arn, invoke[0]
+
+
+CHECKS = (check_vpc, check_ecs, check_rds, check_redis, check_efs, check_secrets, check_sns, check_state_machine,
+          check_api, check_lambda)
+CHECK_IDS = [c.__name__.removeprefix("check_") for c in CHECKS]
+
+
+def leftovers(e2e: E2E, suffix: str, rest_api_ids: list[str]) -> list[str]:
+    """Everything of environment ``suffix`` still in the emulator, looked up by the names and tags the stack uses."""
+    found: list[str] = []
+    ending = re.compile(rf"-{re.escape(suffix)}(/|$)")
+
+    def ours(item: dict) -> bool:  # tagged Environment=<suffix> (the provider's default tags)
+        return {t["Key"]: t["Value"] for t in item.get("Tags") or []}.get("Environment") == suffix
+
+    ec2 = e2e.aws("ec2")
+    by_tag = [{"Name": "tag:Environment", "Values": [suffix]}]
+    found += [f"vpc {v['VpcId']}" for v in ec2.describe_vpcs(Filters=by_tag)["Vpcs"]]
+    found += [f"subnet {s['SubnetId']}" for s in ec2.describe_subnets(Filters=by_tag)["Subnets"]]
+    found += [f"security group {g['GroupName']}" for g in ec2.describe_security_groups()["SecurityGroups"]
+              if ending.search(g["GroupName"]) or ours(g)]
+    found += [f"NAT gateway {n['NatGatewayId']}" for n in ec2.describe_nat_gateways()["NatGateways"]
+              if ours(n) and n["State"] not in ("deleted", "deleting")]
+    found += [f"EIP {a.get('AllocationId')}" for a in ec2.describe_addresses(Filters=by_tag)["Addresses"]]
+    found += [f"internet gateway {g['InternetGatewayId']}"
+              for g in ec2.describe_internet_gateways(Filters=by_tag)["InternetGateways"]]
+    found += [f"route table {t['RouteTableId']}" for t in ec2.describe_route_tables(Filters=by_tag)["RouteTables"]]
+    found += [f"flow log {f['FlowLogId']}" for f in ec2.describe_flow_logs()["FlowLogs"] if ours(f)]
+
+    rds = e2e.aws("rds")
+    found += [f"DB instance {i['DBInstanceIdentifier']}" for i in rds.describe_db_instances()["DBInstances"]
+              if i["DBInstanceIdentifier"] == f"rds-postgresql-{suffix}"]
+    found += [f"DB subnet group {g['DBSubnetGroupName']}" for g in rds.describe_db_subnet_groups()["DBSubnetGroups"]
+              if ending.search(g["DBSubnetGroupName"])]
+    found += [f"DB parameter group {g['DBParameterGroupName']}"
+              for g in rds.describe_db_parameter_groups()["DBParameterGroups"] if ending.search(g["DBParameterGroupName"])]
+
+    elasticache = e2e.aws("elasticache")
+    found += [f"replication group {g['ReplicationGroupId']}"
+              for g in elasticache.describe_replication_groups()["ReplicationGroups"]
+              if g["ReplicationGroupId"] == f"redis-{suffix}"]
+    found += [f"cache cluster {c['CacheClusterId']}" for c in elasticache.describe_cache_clusters()["CacheClusters"]
+              if c["CacheClusterId"].startswith(f"redis-{suffix}-")]
+    found += [f"cache subnet group {g['CacheSubnetGroupName']}"
+              for g in elasticache.describe_cache_subnet_groups()["CacheSubnetGroups"]
+              if ending.search(g["CacheSubnetGroupName"])]
+
+    efs = e2e.aws("efs")
+    for file_system in efs.describe_file_systems()["FileSystems"]:
+        if file_system["CreationToken"] == f"efs-{suffix}":
+            found.append(f"EFS {file_system['FileSystemId']}")
+            found += [f"EFS access point {p['AccessPointId']}" for p in
+                      efs.describe_access_points(FileSystemId=file_system["FileSystemId"])["AccessPoints"]]
+
+    ecs = e2e.aws("ecs")
+    found += [f"ECS cluster {c['clusterName']}"
+              for c in ecs.describe_clusters(clusters=[f"video-processing-{suffix}"])["clusters"]
+              if c["status"] == "ACTIVE"]
+    found += [f"task definition {arn}" for arn in
+              ecs.list_task_definitions(familyPrefix=f"video-processor-{suffix}", status="ACTIVE")["taskDefinitionArns"]
+              if f"/video-processor-{suffix}:" in arn]
+
+    found += [f"state machine {m['name']}" for m in e2e.aws("stepfunctions").list_state_machines()["stateMachines"]
+              if m["name"] == f"video-processing-workflow-{suffix}"]
+    found += [f"SNS topic {t['TopicArn']}" for t in e2e.aws("sns").list_topics()["Topics"]
+              if ending.search(t["TopicArn"])]
+    found += [f"secret {s['Name']}" for s in e2e.aws("secretsmanager").list_secrets()["SecretList"]
+              if s["Name"] == f"api-secret-{suffix}"]
+    found += [f"Lambda {f['FunctionName']}" for f in e2e.aws("lambda").list_functions()["Functions"]
+              if f["FunctionName"] == f"video-api-{suffix}"]
+
+    apigateway = e2e.aws("apigateway")
+    found += [f"REST API {a['name']}" for a in apigateway.get_rest_apis(limit=500)["items"]
+              if a["name"] == f"video-metadata-api-{suffix}" or a["id"] in rest_api_ids]
+    found += [f"API key {k['name']}" for k in apigateway.get_api_keys(limit=500)["items"]
+              if k.get("name") == f"video-metadata-key-{suffix}"]
+    found += [f"usage plan {p['name']}" for p in apigateway.get_usage_plans(limit=500)["items"]
+              if p["name"] == f"video-metadata-plan-{suffix}"]
+
+    groups = [g["logGroupName"] for page in e2e.aws("logs").get_paginator("describe_log_groups").paginate()
+              for g in page["logGroups"]]
+    found += [f"log group {g}" for g in groups
+              if ending.search(g) or any(f"API-Gateway-Execution-Logs_{api_id}/" in g for api_id in rest_api_ids)]
+    found += [f"IAM role {r['RoleName']}" for page in e2e.aws("iam").get_paginator("list_roles").paginate()
+              for r in page["Roles"] if r["RoleName"].endswith(f"-{suffix}")]
+
+    kms = e2e.aws("kms")
+    found += [f"KMS alias {a['AliasName']}" for a in kms.list_aliases()["Aliases"] if ending.search(a["AliasName"])]
+    for key in kms.list_keys()["Keys"]:
+        metadata = kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]
+        if metadata.get("Description", "").endswith(f" {stack_name(suffix)}") and \
+                metadata["KeyState"] not in ("PendingDeletion", "Disabled"):
+            found.append(f"KMS key {key['KeyId']} ({metadata['Description']}, {metadata['KeyState']})")
+    return found
+
+
+def state_object(e2e: E2E, suffix: str) -> dict[str, Any] | None:
+    try:
+        return e2e.aws("s3").head_object(Bucket=STATE_BUCKET, Key=state_key(suffix))
+    except ClientError as error:
+        if _error_code(error) in ("404", "NoSuchKey", "NotFound"):
+            return None
+        raise
+
+
+def assert_destroyed(e2e: E2E, d: Deployment, result: Result, rest_api_ids: list[str]) -> None:
+    assert result.ok, result.describe()
+    assert destroyed(result.output) == d.resources, result.describe(20)
+    left = leftovers(e2e, d.suffix, rest_api_ids)
+    assert not left, f"{d.suffix} left behind after destroy: {left}"
+    assert d.tf.state_list() == []
+
+
+def rest_api_ids(d: Deployment) -> list[str]:
+    with contextlib.suppress(Exception):
+        return [d.rest_api_id]
+    return []
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Step 1: dev and pr123, with the state lock held by an apply
+# --------------------------------------------------------------------------------------------------------------------
+def test_01_deploy_dev_and_pr123_with_state_lock(e2e: E2E) -> None:
+    # Steps 6-8 run beside steps 1-5: staging's, prod's and cli1's (cdktf CLI) whole lifecycle in the background;
+    # one moto serves them all; those steps' tests assert what the lifecycles observed.
+    e2e.submit("staging", lifecycle(staging_lifecycle, e2e, e2e.deployments["staging"]))
+    e2e.submit("prod", lifecycle(prod_lifecycle, e2e, e2e.deployments["prod"]))
+    assert e2e.cli is not None
+    e2e.submit(CLI_SUFFIX, e2e.cli.lifecycle)
+
+    dev, adhoc = e2e.deployments["dev"], e2e.deployments[ADHOC]
+    # A second working directory for pr123, initialised on its own: another engineer's checkout.
+    second_dir = e2e.workdir / f"{ADHOC}-second"
+    shutil.copytree(adhoc.tf.workdir, second_dir)
+    second = Terraform(f"{ADHOC}-second", second_dir, e2e.env, LOG_DIR)
+    jobs = [e2e.executor.submit(dev.init_and_plan), e2e.executor.submit(adhoc.init_and_plan),
+            e2e.executor.submit(second.init)]
+    e2e.progress.wait(jobs)
+    jobs[0].result()
+    jobs[1].result()
+    assert jobs[2].result().ok, jobs[2].result().describe()
+
+    dev_apply = e2e.executor.submit(lambda: dev.finish_apply(dev.start_apply()))
+    running = adhoc.start_apply()
+    lock_key = state_key(ADHOC) + ".tflock"
+    lock_seen = wait_for_lock(e2e, lock_key, running)
+    lock_plan = second.run("plan", "-lock-timeout=0", "-input=false", "-no-color")
+    apply_was_running = running.running()
+    e2e.progress.say(f"{ADHOC}: second plan during the apply exited {lock_plan.returncode}")
+    adhoc.finish_apply(running)  # waits for the apply
+    e2e.progress.wait([dev_apply])
+
+    adhoc.record["lock_test"] = {
+        "lock_object_seen_after_s": lock_seen, "second_plan_exit_code": lock_plan.returncode,
+        "refused_with": [m for m in LOCK_ERROR if m in lock_plan.output],
+    }
+    e2e.save_report()
+    assert lock_seen is not None, f"{lock_key} never appeared while the apply ran"
+    assert apply_was_running, "the apply ended before the second plan finished: the lock test proves nothing"
+    assert lock_plan.returncode != 0 and any(m in lock_plan.output for m in LOCK_ERROR), lock_plan.describe()
+    assert state_object_absent(e2e, lock_key), f"{lock_key} is still there after the apply finished"
+    dev_apply.result()
+
+
+def wait_for_lock(e2e: E2E, key: str, running: Running, timeout: float = 120) -> float | None:
+    """Seconds until ``key`` exists in the state bucket (None if the apply ends or time runs out first)."""
+    s3, started = e2e.aws("s3"), time.monotonic()
+    while running.running() and time.monotonic() - started < timeout:
+        try:
+            s3.head_object(Bucket=STATE_BUCKET, Key=key)
+            seconds = round(time.monotonic() - started, 1)
+            e2e.progress.say(f"{key} exists after {seconds}s")
+            return seconds
+        except ClientError:
+            time.sleep(0.2)
+        e2e.progress.flush()
+    return None
+
+
+def state_object_absent(e2e: E2E, key: str) -> bool:
+    try:
+        e2e.aws("s3").head_object(Bucket=STATE_BUCKET, Key=key)
+        return False
+    except ClientError:
+        return True
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Step 2: integration checks of dev and pr123
+# --------------------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("check", CHECKS, ids=CHECK_IDS)
+@pytest.mark.parametrize("suffix", ["dev", ADHOC])
+def test_02_integration(e2e: E2E, suffix: str, check: Callable[[E2E, Deployment], None]) -> None:
+    deployment = e2e.deployments[suffix]
+    deployment.require_applied()
+    check(e2e, deployment)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Step 3: the API's Lambda handler against the deployed state machine
+# --------------------------------------------------------------------------------------------------------------------
+def api_event(method: str, resource: str, path: str, body: dict | None = None,
+              path_parameters: dict | None = None) -> dict[str, Any]:
+    """An API Gateway REST API proxy event (payload v1), as the deployed integration sends it."""
+    return {
+        "resource": resource, "path": path, "httpMethod": method,
+        "headers": {"Content-Type": "application/json", "x-api-key": "e2e"},
+        "queryStringParameters": None, "pathParameters": path_parameters,
+        "body": json.dumps(body) if body is not None else None, "isBase64Encoded": False,
+        "requestContext": {"stage": STAGE, "httpMethod": method, "resourcePath": resource},
+    }
+
+
+@pytest.mark.parametrize("suffix", ["dev", ADHOC])
+def test_03_lambda_handler_drives_state_machine(e2e: E2E, suffix: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # moto runs Lambda code only inside Docker (see the next test), so the handler runs here, in-process, with the
+    # environment the deployed function has and boto3 pointed at the emulator.
+    from functions.video_api import handler as video_api
+
+    deployment = e2e.deployments[suffix]
+    deployment.require_applied()
+    machine_arn = deployment.outputs()["state_machine_arn"]
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in {**AWS_TEST_ENV, "AWS_ENDPOINT_URL": e2e.endpoint, "AWS_CONFIG_FILE": os.devnull,
+                        "AWS_SHARED_CREDENTIALS_FILE": os.devnull, "STATE_MACHINE_ARN": machine_arn,
+                        "ENVIRONMENT": suffix}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(video_api, "_client", None)  # a warm client from elsewhere must not be reused
+
+    video_id = "e2e-video-1"
+    started = video_api.handler(api_event("POST", "/videos", "/videos", body={"videoId": video_id}))
+    assert started["statusCode"] == 202, started
+    execution_arn = json.loads(started["body"])["executionArn"]
+    assert execution_arn.startswith(machine_arn.replace(":stateMachine:", ":execution:") + ":")
+
+    status = video_api.handler(api_event("GET", "/videos/{videoId}", f"/videos/{video_id}",
+                                         path_parameters={"videoId": video_id}))
+    assert status["statusCode"] == 200, status
+    body = json.loads(status["body"])
+    assert body["executionArn"] == execution_arn
+    assert body["videoId"] == video_id
+
+    executions = e2e.aws("stepfunctions").list_executions(stateMachineArn=machine_arn)["executions"]
+    assert execution_arn in [x["executionArn"] for x in executions]
+
+    metadata = video_api.handler(api_event("GET", "/metadata", "/metadata"))
+    assert metadata["statusCode"] == 200 and json.loads(metadata["body"])["environment"] == suffix
+
+
+def docker_available() -> bool:
+    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    return not host.startswith("unix://") or os.path.exists(host.removeprefix("unix://"))
+
+
+def test_03_lambda_invoke_needs_docker(e2e: E2E) -> None:
+    """Why step 3 calls the handler in-process: moto's ``Invoke`` starts the function in a Docker container, and
+    without a Docker engine it answers with a handled function error instead of running the code."""
+    if docker_available():
+        pytest.skip("a Docker engine is reachable here: moto would try to run the function in a container")
+    deployment = e2e.deployments["dev"]
+    deployment.require_applied()
+    response = e2e.aws("lambda").invoke(FunctionName=deployment.outputs()["api_function_name"],
+                                        Payload=json.dumps(api_event("GET", "/metadata", "/metadata")).encode())
+    payload = response["Payload"].read().decode()
+    assert response.get("FunctionError"), payload
+    assert "docker" in payload.lower(), payload
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Step 4: re-plan dev and pr123
+# --------------------------------------------------------------------------------------------------------------------
+def test_04_replan_dev_and_pr123_no_changes(e2e: E2E) -> None:
+    deployments = [e2e.deployments[s] for s in ("dev", ADHOC)]
+    for d in deployments:
+        d.require_applied()
+    jobs = [e2e.executor.submit(d.replan) for d in deployments]
+    e2e.progress.wait(jobs)
+    problems = []
+    for d, job in zip(deployments, jobs):
+        result, changes = job.result()
+        e2e.progress.say(f"{d.suffix}: re-plan exit {result.returncode}, {len(changes)} change(s)")
+        if result.returncode != 0:
+            problems.append(f"{d.suffix}: exit {result.returncode}; changed:\n  " + "\n  ".join(changes or ["-"])
+                            + f"\n{result.describe(40)}")
+    assert not problems, "\n\n".join(problems)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Step 5: state per suffix; destroy pr123 (dev untouched), then dev
+# --------------------------------------------------------------------------------------------------------------------
+def test_05_state_object_per_suffix(e2e: E2E) -> None:
+    for suffix in ("dev", ADHOC):
+        e2e.deployments[suffix].require_applied()
+    keys = [o["Key"] for o in e2e.aws("s3").list_objects_v2(Bucket=STATE_BUCKET, Prefix="video-pipeline/")["Contents"]]
+    for suffix in ("dev", ADHOC):
+        assert state_key(suffix) in keys, keys
+        state = json.loads(e2e.aws("s3").get_object(Bucket=STATE_BUCKET, Key=state_key(suffix))["Body"].read())
+        vpcs = [r for r in state["resources"] if r["type"] == "aws_vpc"]
+        assert vpcs and vpcs[0]["instances"][0]["attributes"]["tags"]["Name"] == f"vpc-{suffix}"
+
+
+def test_05_destroy_pr123_leaves_dev_untouched(e2e: E2E) -> None:
+    dev, adhoc = e2e.deployments["dev"], e2e.deployments[ADHOC]
+    adhoc.require_applied()
+    dev.require_applied()
+    dev_state_before = state_object(e2e, "dev")
+    dev_resources_before = dev.tf.state_list()
+    dev_out, adhoc_apis = dev.outputs(), rest_api_ids(adhoc)
+
+    result = adhoc.destroy()
+    assert_destroyed(e2e, adhoc, result, adhoc_apis)
+    adhoc.applied = False
+
+    dev_state_after = state_object(e2e, "dev")
+    assert dev_state_after is not None and dev_state_before is not None
+    assert (dev_state_after["ETag"], dev_state_after["LastModified"]) == \
+        (dev_state_before["ETag"], dev_state_before["LastModified"]), "dev's state object changed"
+    assert dev.tf.state_list() == dev_resources_before
+    assert e2e.aws("ec2").describe_vpcs(VpcIds=[dev_out["vpc_id"]])["Vpcs"][0]["State"] == "available"
+    (db,) = e2e.aws("rds").describe_db_instances(DBInstanceIdentifier="rds-postgresql-dev")["DBInstances"]
+    assert db["DBInstanceStatus"] == "available"
+    machine = e2e.aws("stepfunctions").describe_state_machine(stateMachineArn=dev_out["state_machine_arn"])
+    assert machine["status"] == "ACTIVE"
+    assert leftovers(e2e, "dev", []), "dev's resources are gone"
+    result, changes = dev.tf.replan("after-pr123.tfplan")
+    assert result.returncode == 0, f"dev no longer plans clean after pr123's destroy: {changes}\n{result.describe(30)}"
+
+
+def test_05_destroy_dev(e2e: E2E) -> None:
+    dev = e2e.deployments["dev"]
+    dev.require_applied()
+    dev_apis = rest_api_ids(dev)
+    result = dev.destroy()
+    assert_destroyed(e2e, dev, result, dev_apis)
+    dev.applied = False
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Steps 6 and 7: staging and prod, each a background lifecycle started in step 1
+# --------------------------------------------------------------------------------------------------------------------
+def run_checks(e2e: E2E, d: Deployment) -> dict[str, str | None]:
+    """Every integration check on ``d``: None if it passed, else its traceback."""
+    results: dict[str, str | None] = {}
+    for check, check_id in zip(CHECKS, CHECK_IDS):
+        try:
+            check(e2e, d)
+            results[check_id] = None
+        except Exception:  # noqa: BLE001 - reported by the check's test
+            results[check_id] = traceback.format_exc()
+    return results
+
+
+def lifecycle(job: Callable[[E2E, Deployment], None], e2e: E2E, d: Deployment) -> Callable[[], None]:
+    def run_job() -> None:
+        try:
+            d.deploy()
+            d.seen["deployed"] = True
+            job(e2e, d)
+        except BaseException:
+            d.failure = d.failure or traceback.format_exc()
+            raise
+    return run_job
+
+
+def staging_lifecycle(e2e: E2E, d: Deployment) -> None:
+    """Step 6 after the deploy: integration checks, re-plan, destroy, what is left."""
+    d.seen["checks"] = run_checks(e2e, d)
+    d.seen["replan"] = d.replan()
+    apis = rest_api_ids(d)
+    d.seen["destroy"] = d.destroy()
+    d.applied = False
+    d.seen["leftovers"] = leftovers(e2e, d.suffix, apis)
+    d.seen["state_list_after_destroy"] = d.tf.state_list()
+
+
+def prod_lifecycle(e2e: E2E, d: Deployment) -> None:
+    """Step 7 after the deploy: integration checks, re-plan, a destroy that must be refused, what is still there."""
+    d.seen["checks"] = run_checks(e2e, d)
+    d.seen["replan"] = d.replan()
+    out = d.outputs()
+    d.seen["state_list_before_destroy"] = d.tf.state_list()
+    d.seen["destroy"] = d.destroy()
+    d.seen["state_list_after_destroy"] = d.tf.state_list()
+    d.seen["after_destroy"] = {
+        "db": only_or_none(e2e.aws("rds").describe_db_instances, "DBInstances",
+                           DBInstanceIdentifier=f"rds-postgresql-{d.suffix}"),
+        "redis": only_or_none(e2e.aws("elasticache").describe_replication_groups, "ReplicationGroups",
+                              ReplicationGroupId=f"redis-{d.suffix}"),
+        "efs": only_or_none(e2e.aws("efs").describe_file_systems, "FileSystems", FileSystemId=out["efs_file_system_id"]),
+        "vpc": only_or_none(e2e.aws("ec2").describe_vpcs, "Vpcs", VpcIds=[out["vpc_id"]]),
+    }
+
+
+def only_or_none(call: Callable[..., dict], key: str, **kwargs: Any) -> dict | None:
+    """The one item a describe call returns, None if it answers "not found"."""
+    try:
+        items = call(**kwargs)[key]
+    except ClientError as error:
+        if "NotFound" in _error_code(error) or _error_code(error).startswith("InvalidVpcID"):
+            return None
+        raise
+    assert len(items) <= 1, items
+    return items[0] if items else None
+
+
+def assert_deployed(e2e: E2E, suffix: str) -> None:
+    e2e.wait_background(suffix)
+    d = e2e.deployments[suffix]
+    assert d.seen.get("deployed"), f"{suffix} deploy failed:\n{d.failure}"
+    assert d.record["resources_added"] == d.resources
+
+
+def assert_check_passed(e2e: E2E, suffix: str, check_id: str) -> None:
+    error = e2e.seen(suffix, "checks")[check_id]
+    if error:
+        pytest.fail(f"{suffix}: check {check_id} failed:\n{error}", pytrace=False)
+
+
+def assert_replan_clean(e2e: E2E, suffix: str) -> None:
+    result, changes = e2e.seen(suffix, "replan")
+    assert result.returncode == 0, (
+        f"{suffix}: re-plan after apply is not empty (exit {result.returncode}); changed:\n  "
+        + "\n  ".join(changes or ["(see log)"]) + f"\n{result.describe(40)}")
+
+
+def test_06_staging_deployed(e2e: E2E) -> None:
+    assert_deployed(e2e, "staging")
+
+
+@pytest.mark.parametrize("check_id", CHECK_IDS)
+def test_06_staging_integration(e2e: E2E, check_id: str) -> None:
+    assert_check_passed(e2e, "staging", check_id)
+
+
+def test_06_staging_replan_no_changes(e2e: E2E) -> None:
+    assert_replan_clean(e2e, "staging")
+
+
+def test_06_staging_destroy(e2e: E2E) -> None:
+    d = e2e.deployments["staging"]
+    result: Result = e2e.seen("staging", "destroy")
+    assert result.ok, result.describe()
+    assert destroyed(result.output) == d.resources, result.describe(20)
+    left = e2e.seen("staging", "leftovers")
+    assert not left, f"staging left behind after destroy: {left}"
+    assert e2e.seen("staging", "state_list_after_destroy") == []
+
+
+def test_07_prod_deployed(e2e: E2E) -> None:
+    assert_deployed(e2e, "prod")
+
+
+@pytest.mark.parametrize("check_id", CHECK_IDS)
+def test_07_prod_integration(e2e: E2E, check_id: str) -> None:
+    assert_check_passed(e2e, "prod", check_id)
+
+
+def test_07_prod_replan_no_changes(e2e: E2E) -> None:
+    assert_replan_clean(e2e, "prod")
+
+
+def test_07_prod_destroy_refused(e2e: E2E) -> None:
+    result: Result = e2e.seen("prod", "destroy")
+    assert not result.ok and "prevent_destroy" in result.output, \
+        f"prod destroy was not refused by prevent_destroy: {result.describe()}"
+    assert "Destroying..." not in result.output
+    before = e2e.seen("prod", "state_list_before_destroy")
+    assert before and e2e.seen("prod", "state_list_after_destroy") == before
+    after = e2e.seen("prod", "after_destroy")
+    assert after["db"] and after["db"]["DBInstanceStatus"] == "available", after["db"]
+    assert after["db"]["DeletionProtection"] is True
+    assert after["redis"] and after["redis"]["Status"] == "available", after["redis"]
+    assert after["efs"] and after["efs"]["LifeCycleState"] == "available", after["efs"]
+    assert after["vpc"] and after["vpc"]["State"] == "available", after["vpc"]
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Step 8: the cdktf CLI
+# --------------------------------------------------------------------------------------------------------------------
+def test_08_cdktf_cli_deploy(e2e: E2E) -> None:
+    error = e2e.wait_background(CLI_SUFFIX)
+    cli = e2e.cli
+    assert cli is not None and cli.deployed, f"cdktf deploy failed: {error}"
+    assert cli.record["resources_added"] == e2e.deployments["dev"].resources  # the dev profile's stack
+    assert e2e.seen(CLI_SUFFIX, "state_object_after_deploy"), f"no {state_key(CLI_SUFFIX)} in {STATE_BUCKET}"
+    assert e2e.seen(CLI_SUFFIX, "state_machine_after_deploy"), f"no video-processing-workflow-{CLI_SUFFIX}"
+    assert e2e.seen(CLI_SUFFIX, "multi_az") is MULTI_AZ[CLI_SUFFIX]
+
+
+def test_08_cdktf_cli_destroy(e2e: E2E) -> None:
+    result: Result = e2e.seen(CLI_SUFFIX, "destroy")
+    assert e2e.cli is not None
+    assert result.ok and destroyed(result.output) == e2e.cli.record["resources_added"], result.describe()
+    assert not e2e.seen(CLI_SUFFIX, "state_machine_after_destroy"), f"video-processing-workflow-{CLI_SUFFIX} is left"
+    left = e2e.seen(CLI_SUFFIX, "leftovers")
+    assert not left, f"{CLI_SUFFIX} left behind after cdktf destroy: {left}"
