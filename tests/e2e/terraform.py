@@ -24,6 +24,8 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from main import resource_count
+
 REGION = "ap-northeast-1"
 # Test credentials for moto; the AWS provider, the S3 backend, boto3 and the Lambda handler all read these.
 AWS_TEST_ENV = {
@@ -255,9 +257,6 @@ class Terraform:
     def plan_out(self, planfile: str = "tfplan") -> Result:
         return self.run("plan", "-input=false", "-no-color", f"-out={planfile}")
 
-    def apply(self, planfile: str = "tfplan") -> Result:
-        return self.start("apply", "-input=false", "-no-color", planfile).wait(APPLY_TIMEOUT)
-
     def destroy(self) -> Result:
         return self.run("destroy", "-auto-approve", "-input=false", "-no-color", timeout=APPLY_TIMEOUT)
 
@@ -331,5 +330,4 @@ def resource_changes_count(changes: Sequence[str]) -> int:
 
 
 def synthesized_resource_count(workdir: Path) -> int:
-    stack = json.loads((workdir / "cdk.tf.json").read_text())
-    return sum(len(items) for items in stack.get("resource", {}).values())
+    return resource_count(json.loads((workdir / "cdk.tf.json").read_text()))
