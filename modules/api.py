@@ -80,6 +80,11 @@ def stage_function_source() -> Path:
     return staged
 
 
+def _slug(path: str) -> str:
+    """A construct-id fragment for an API path: `/videos/{videoId}` -> `-videos-videoId`."""
+    return path.replace("/", "-").replace("{", "").replace("}", "")
+
+
 class Api(Construct):
     def __init__(self, scope: Construct, id_: str, *, names: Names, settings: ApiSettings, context: AwsContext,
                  environment: str, state_machine_arn: str, state_machine_name: str, api_secret_id: str,
@@ -99,12 +104,12 @@ class Api(Construct):
             for part in path.strip("/").split("/"):
                 current = f"{parent_path}/{part}"
                 if current not in parents:
-                    resource = ApiGatewayResource(self, f"resource{current.replace('/', '-').replace('{', '').replace('}', '')}",
+                    resource = ApiGatewayResource(self, f"resource{_slug(current)}",
                                                   rest_api_id=api.id, parent_id=parents[parent_path], path_part=part)
                     parents[current] = resource.id
                     definition.append(resource.id)
                 parent_path = current
-            label = f"{http_method.lower()}{path.replace('/', '-').replace('{', '').replace('}', '')}"
+            label = f"{http_method.lower()}{_slug(path)}"
             parameters = {f"method.request.path.{p[1:-1]}": True for p in path.split("/") if p.startswith("{")}
             method = ApiGatewayMethod(self, f"method-{label}", rest_api_id=api.id, resource_id=parents[path],
                                       http_method=http_method, authorization="NONE", api_key_required=True,

@@ -62,6 +62,12 @@ class Statement:
         )
 
 
+def account_administers_key(context: AwsContext) -> Statement:
+    """The key-policy statement without which a KMS key would be unmanageable by the account's administrators."""
+    return Statement(sid="AccountAdministers", actions=["kms:*"], resources=["*"],
+                     principals={"AWS": [context.arn("iam", "root", regional=False)]})
+
+
 def policy_document(scope: Construct, id_: str, statements: Sequence[Statement]) -> DataAwsIamPolicyDocument:
     return DataAwsIamPolicyDocument(scope, id_, statement=[s.render() for s in statements])
 

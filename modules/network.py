@@ -72,7 +72,7 @@ class Network(Construct):
                     cidr_block=str(subnet_blocks[tier_index * az_count + az]),
                     availability_zone=Fn.element(zones.names, az),
                     map_public_ip_on_launch=False,  # only NAT gateways (with EIPs) live in public subnets
-                    tags={"Name": names(f"{label}"), "Tier": tier},
+                    tags={"Name": names(label), "Tier": tier},
                 )
                 table = RouteTable(self, f"rt-{label}", vpc_id=self.vpc.id, tags={"Name": names(f"rt-{label}")})
                 RouteTableAssociation(self, f"rta-{label}", subnet_id=subnet.id, route_table_id=table.id)
@@ -108,7 +108,7 @@ class Network(Construct):
                                    cidr_ipv4="0.0.0.0/0", description="All outbound (images, AWS APIs)")
         for key, port, description in DATA_PORTS:
             # Data tiers only answer; no egress rules at all.
-            groups[key] = SecurityGroup(self, f"sg-{key}", name=names(f"{key}"), description=f"{key.upper()}: {description}",
+            groups[key] = SecurityGroup(self, f"sg-{key}", name=names(key), description=f"{key.upper()}: {description}",
                                         vpc_id=self.vpc.id, tags={"Name": names(key)})
             VpcSecurityGroupIngressRule(
                 self, f"sg-{key}-ingress", security_group_id=groups[key].id, ip_protocol="tcp",

@@ -17,7 +17,7 @@ from constructs import Construct
 
 from config.naming import Names
 from config.settings import NotificationSettings
-from modules.common import AwsContext, Statement, policy_document
+from modules.common import AwsContext, Statement, account_administers_key, policy_document
 
 # topic key -> (name base, display name)
 TOPICS = {
@@ -42,9 +42,7 @@ class Notifications(Construct):
                      deletion_window_in_days=30)
         KmsAlias(self, "kms-alias", name=f"alias/{names('notifications')}", target_key_id=key.key_id)
         key_policy = policy_document(self, "kms-policy", [
-            # Without this the key would be unmanageable by the account's administrators.
-            Statement(sid="AccountAdministers", actions=["kms:*"], resources=["*"],
-                      principals={"AWS": [context.arn("iam", "root", regional=False)]}),
+            account_administers_key(context),
             Statement(sid="WorkflowPublishes", actions=["kms:GenerateDataKey*", "kms:Decrypt"], resources=["*"],
                       principals={"AWS": [publisher_role_arn]}),
             # SNS itself encrypts what it moves to the dead-letter queue.

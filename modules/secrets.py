@@ -10,7 +10,7 @@ from constructs import Construct
 
 from config.naming import Names
 from config.settings import SecretsSettings
-from modules.common import AwsContext, Statement, policy_document
+from modules.common import AwsContext, account_administers_key, policy_document
 
 
 @dataclass(frozen=True)
@@ -26,9 +26,7 @@ class Secrets(Construct):
         key = None
         if settings.kms_encryption:
             # Administered by the account; Secrets Manager uses it on behalf of callers whose IAM policy allows it.
-            admin = policy_document(self, "kms-policy", [Statement(
-                sid="AccountAdministers", actions=["kms:*"], resources=["*"],
-                principals={"AWS": [context.arn("iam", "root", regional=False)]})])
+            admin = policy_document(self, "kms-policy", [account_administers_key(context)])
             key = KmsKey(self, "kms", description=f"Secrets of {names.stack}", enable_key_rotation=True,
                          deletion_window_in_days=30, policy=admin.json)
             KmsAlias(self, "kms-alias", name=f"alias/{names('secrets')}", target_key_id=key.key_id)
