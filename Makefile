@@ -36,8 +36,9 @@ synth: install
 test: install .tools/checkov/.installed
 	TF_PLUGIN_DIR="$$(scripts/find-plugin-dir)" $(PIPENV) run pytest $(PYTEST_ARGS)
 
-test-unit: install
-	TF_PLUGIN_DIR="$$(scripts/find-plugin-dir)" $(PIPENV) run pytest -m "not e2e" $(PYTEST_ARGS)
+# The fast tier: everything but the deploy tests and the few slow checks (target: under 90 s).
+test-unit: install .tools/checkov/.installed
+	TF_PLUGIN_DIR="$$(scripts/find-plugin-dir)" $(PIPENV) run pytest -m "not e2e and not slow" $(PYTEST_ARGS)
 
 benchmark: install
 	$(PIPENV) run python scripts/benchmark.py

@@ -1,25 +1,37 @@
 """Composition root: read the environments, build one stack each, synthesize.
 
 Environment variables:
-  ENVIRONMENTS        comma list of named environments (default: every one in config/environments.toml)
-  ENVIRONMENT_SUFFIX  one more ad-hoc stack (e.g. pr123) on the `adhoc` profile (dev)
-  TF_BACKEND=local    local state instead of the S3 backend (offline experiments and tests)
+  ENVIRONMENTS        comma list of named environments; unset: every one in config/environments.toml;
+                      set but empty: none (only the ENVIRONMENT_SUFFIX stack)
+  ENVIRONMENT_SUFFIX  one more ad-hoc stack (e.g. pr123) on the [adhoc] profile (dev)
+  TF_BACKEND=local    local state in <repository>/.state instead of the S3 backend (offline experiments)
   TF_STATE_BUCKET, TF_STATE_REGION   state bucket override
   VP_CONFIG           settings file (default config/environments.toml)
-  CDKTF_OUTDIR        output folder (default cdktf.out; the cdktf CLI sets it)
+  CDKTF_OUTDIR        output folder (default cdktf.out; the cdktf CLI sets it); replaced only if this app wrote it
+
+Everything is checked before the AWS bindings load; bad input exits 2 and writes nothing.
 """
+
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
+from typing import TYPE_CHECKING
 
 from config.naming import InvalidSuffix
-from config.settings import ConfigError, EnvironmentSettings, load_environments
+from config.settings import ConfigError, EnvironmentSettings, load_environments, parse_selection
+from synth.output import OutputFolderError, check_output_folder, replace_output
+from synth.providers import place_lock_file
+
+if TYPE_CHECKING:
+    from cdktf import App
+
+ROOT = Path(__file__).resolve().parent
+LOCAL_STATE_DIR = ROOT / ".state"  # git-ignored; TF_BACKEND=local keeps every stack's state here
 
 
 def log(message: str) -> None:
@@ -28,12 +40,8 @@ def log(message: str) -> None:
 
 
 def select_environments(environ: Mapping[str, str]) -> list[EnvironmentSettings]:
-    names = environ.get("ENVIRONMENTS")
-    selected = [n.strip() for n in names.split(",") if n.strip()] if names else None
-    if selected is not None and not selected:
-        raise ConfigError(f"ENVIRONMENTS = {names!r}: must name at least one environment")
-    suffix = environ.get("ENVIRONMENT_SUFFIX")
-    return load_environments(selected, adhoc_suffix=suffix if suffix is not None and suffix != "" else None, environ=environ)
+    suffix = environ.get("ENVIRONMENT_SUFFIX") or None
+    return load_environments(parse_selection(environ.get("ENVIRONMENTS")), adhoc_suffix=suffix, environ=environ)
 
 
 def backend_kind(environ: Mapping[str, str]) -> str:
@@ -43,7 +51,11 @@ def backend_kind(environ: Mapping[str, str]) -> str:
     return kind
 
 
-def build_app(environments: list[EnvironmentSettings], outdir: str, backend: str):
+def output_folder(environ: Mapping[str, str]) -> Path:
+    return check_output_folder(environ.get("CDKTF_OUTDIR") or "cdktf.out", protected=[ROOT], state_dir=LOCAL_STATE_DIR)
+
+
+def build_app(environments: list[EnvironmentSettings], outdir: str, backend: str) -> App:
     """Build the App with one stack per environment (imports the AWS bindings on first call)."""
     from cdktf import App
 
@@ -51,7 +63,7 @@ def build_app(environments: list[EnvironmentSettings], outdir: str, backend: str
 
     app = App(outdir=outdir, skip_validation=True)
     for settings in environments:
-        VideoPipelineStack(app, settings, backend=backend)
+        VideoPipelineStack(app, settings, backend=backend, local_state_dir=LOCAL_STATE_DIR)
     return app
 
 
@@ -59,28 +71,37 @@ def resource_count(stack_json: dict) -> int:
     return sum(len(items) for items in stack_json.get("resource", {}).values())
 
 
-def synthesize(environments: list[EnvironmentSettings], outdir: Path, backend: str) -> list[tuple[str, int, str, str]]:
-    """Synthesize into a scratch folder and move it into place, so a failure leaves nothing half-written."""
-    scratch = outdir.with_name(f".{outdir.name}.tmp-{os.getpid()}")
-    shutil.rmtree(scratch, ignore_errors=True)
-    try:
+def state_location(settings: EnvironmentSettings, backend: str) -> str:
+    return settings.names.state_key if backend == "s3" else str(LOCAL_STATE_DIR / settings.names.state_key)
+
+
+def synthesize(environments: list[EnvironmentSettings], outdir: Path, backend: str, *,
+               under_cdktf_cli: bool = False) -> list[tuple[str, int, str, str]]:
+    """Synthesize into a scratch folder and swap it in whole (synth/output.py), with the provider lock file in every
+    stack folder."""
+    stacks = [settings.names.stack for settings in environments]
+
+    def build(scratch: Path) -> None:
         build_app(environments, str(scratch), backend).synth()
-        if outdir.exists():
-            shutil.rmtree(outdir)
-        scratch.rename(outdir)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        place_lock_file([scratch / "stacks" / stack for stack in stacks])
+        if under_cdktf_cli:
+            # The CLI lists <outdir>/stacks/* before running the app and deletes afterwards those the synth did not
+            # produce, failing (ENOENT) on any that is gone: leave it an empty folder to delete.
+            previous = {p.name for p in (outdir / "stacks").glob("*") if p.is_dir()} if outdir.is_dir() else set()
+            for stack in sorted(previous - set(stacks)):
+                (scratch / "stacks" / stack).mkdir()
+
+    replace_output(outdir, build, log)
     rows = []
     for settings in environments:
         folder = outdir / "stacks" / settings.names.stack
         stack_json = json.loads((folder / "cdk.tf.json").read_text())
-        state = settings.names.state_key if backend == "s3" else f"local: terraform.{settings.suffix}.tfstate"
-        rows.append((settings.names.stack, resource_count(stack_json), state, str(folder)))
+        rows.append((settings.names.stack, resource_count(stack_json), state_location(settings, backend), str(folder)))
     return rows
 
 
 def print_table(rows: list[tuple[str, int, str, str]]) -> None:
-    header = ("stack", "resources", "state key", "output folder")
+    header = ("stack", "resources", "state", "output folder")
     widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(4)]
     for row in [header, tuple("-" * w for w in widths), *rows]:
         log("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
@@ -91,16 +112,18 @@ def main(environ: Mapping[str, str]) -> int:
     try:
         environments = select_environments(environ)
         backend = backend_kind(environ)
-    except (ConfigError, InvalidSuffix) as error:
+        outdir = output_folder(environ)
+    except (ConfigError, InvalidSuffix, OutputFolderError) as error:
         log(f"error: {error}")
         log("nothing was synthesized")
         return 2
-    outdir = Path(environ.get("CDKTF_OUTDIR") or "cdktf.out")
     log(f"environments: {', '.join(e.suffix for e in environments)} (backend: {backend})")
     log("loading the AWS provider bindings (a few seconds; ~15 s more if the fast loader falls back)...")
-    rows = synthesize(environments, outdir, backend)
+    rows = synthesize(environments, outdir, backend, under_cdktf_cli="CDKTF_CONTEXT_JSON" in environ)
     print_table(rows)
-    log(f"synthesized {len(rows)} stack(s) in {time.monotonic() - started:.1f} s")
+    from modules import _bindings  # loaded by the synth
+
+    log(f"synthesized {len(rows)} stack(s) in {time.monotonic() - started:.1f} s ({_bindings.mode} bindings loader)")
     return 0
 
 

@@ -1,19 +1,29 @@
 """Every AWS name the stacks create comes from here, with the limit of the service that owns it.
 
-The suffix rule is derived from this table: a suffix is valid only if every name below fits.
+The suffix rule is derived from this table: a suffix is valid only if every name below fits. Because the table
+lists every name, `collisions` can tell whether two environments would derive the same name (the ad-hoc suffix
+`execution-dev` gives `ecs-task-execution-dev`, which is dev's execution role).
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 PROJECT = "video-pipeline"
+# State objects of ad-hoc stacks live under their own prefix, so no suffix can reach a named environment's state.
+ADHOC_STATE_PREFIX = f"{PROJECT}/adhoc/"
+SUBNET_TIERS = ("public", "private", "isolated")  # network.py lays the /24 subnets out in this order
+MAX_AZ_COUNT = 6  # the most zones any region offers (config/regions.py); subnet and NAT names go up to it
+POSTGRES_MAJORS = tuple(str(major) for major in range(11, 18))  # parameter group family names RDS offers
 
-# name template -> (AWS limit in characters, what imposes it)
+# name template -> (AWS limit in characters, what imposes it); names with a limit tighter than the generic one
 NAME_LIMITS: dict[str, tuple[int, str]] = {
     "video-pipeline-{s}": (255, "stack / tag value"),
     "redis-{s}": (40, "ElastiCache replication group id"),
     "rds-postgresql-{s}": (63, "RDS DB instance identifier"),
+    "efs-{s}": (64, "EFS creation token"),
     "ecs-task-execution-{s}": (64, "IAM role name"),
     "ecs-task-{s}": (64, "IAM role name"),
     "video-api-handler-{s}": (64, "IAM role name"),
@@ -27,9 +37,26 @@ NAME_LIMITS: dict[str, tuple[int, str]] = {
     "api-secret-{s}": (512, "Secrets Manager secret name"),
 }
 
-SUFFIX_PATTERN = re.compile(r"^[a-z][a-z0-9-]*$")
-MAX_SUFFIX_LENGTH = min(limit - len(t.replace("{s}", "")) for t, (limit, _) in NAME_LIMITS.items())
-_TIGHTEST = min(NAME_LIMITS, key=lambda t: NAME_LIMITS[t][0] - len(t.replace("{s}", "")))
+# Bases of the generic `<base>-<suffix>` names: Name tags, security groups, subnet and parameter groups, topics,
+# log groups and KMS aliases built from them, the ECS cluster and task family, the REST API, its key and plan.
+GENERIC_BASES = (
+    "vpc", "igw", "default-locked", "flow-log", "ecs-tasks", "rds", "redis", "efs", "videos",
+    "rds-isolated", "redis-isolated", *(f"rds-postgres{major}" for major in POSTGRES_MAJORS),
+    *(f"{prefix}{tier}-{n}" for prefix in ("", "rt-") for tier in SUBNET_TIERS for n in range(1, MAX_AZ_COUNT + 1)),
+    *(f"nat-{n}" for n in range(1, MAX_AZ_COUNT + 1)),
+    "secrets", "notifications", "video-processing-completion", "video-processing-error",
+    "video-processing", "video-processor", "video-metadata-api", "video-metadata-key", "video-metadata-plan",
+)
+GENERIC_LIMIT = (255, "name or Name tag")
+
+TEMPLATES: dict[str, tuple[int, str]] = {
+    **{f"{base}-{{s}}": GENERIC_LIMIT for base in GENERIC_BASES},
+    **NAME_LIMITS,
+}
+
+SUFFIX_PATTERN = re.compile(r"[a-z][a-z0-9-]*")  # ASCII only; used with fullmatch (no "$" + newline loophole)
+MAX_SUFFIX_LENGTH = min(limit - len(t.replace("{s}", "")) for t, (limit, _) in TEMPLATES.items())
+_TIGHTEST = min(TEMPLATES, key=lambda t: TEMPLATES[t][0] - len(t.replace("{s}", "")))
 
 
 class InvalidSuffix(ValueError):
@@ -38,12 +65,12 @@ class InvalidSuffix(ValueError):
 
 def validate_suffix(suffix: str) -> str:
     """Return the suffix if every derived name is valid, else raise naming the value and the rule."""
-    if not SUFFIX_PATTERN.match(suffix or ""):
+    if not SUFFIX_PATTERN.fullmatch(suffix or ""):
         rule = "lowercase letters, digits and hyphens, starting with a letter"
     elif suffix.endswith("-") or "--" in suffix:
         rule = "no trailing hyphen and no two hyphens in a row (RDS and ElastiCache identifiers)"
     elif len(suffix) > MAX_SUFFIX_LENGTH:
-        limit, owner = NAME_LIMITS[_TIGHTEST]
+        limit, owner = TEMPLATES[_TIGHTEST]
         rule = (
             f"at most {MAX_SUFFIX_LENGTH} characters, so that '{_TIGHTEST.format(s=suffix)}' "
             f"fits the {limit}-character {owner} limit"
@@ -54,13 +81,42 @@ def validate_suffix(suffix: str) -> str:
 
 
 @dataclass(frozen=True)
+class Collision:
+    name: str
+    template: str        # ours
+    other_suffix: str
+    other_template: str  # theirs
+
+    def describe(self) -> str:
+        return (f"derives {self.name!r} from {self.template!r}, which is {self.other_suffix}'s "
+                f"{self.other_template!r}")
+
+
+def collisions(suffix: str, others: Iterable[str]) -> list[Collision]:
+    """Every name `suffix` derives that another environment's suffix derives too (from a different template)."""
+    mine = Names(suffix).all()
+    found = []
+    for other in others:
+        if other == suffix:
+            continue
+        theirs = Names(other).all()
+        found += [Collision(name, mine[name], other, theirs[name]) for name in sorted(mine.keys() & theirs.keys())]
+    return found
+
+
+@dataclass(frozen=True)
 class Names:
     """Names for one environment; `suffix` must have passed validate_suffix."""
 
     suffix: str
+    adhoc: bool = False
 
     def _n(self, template: str) -> str:
         return template.format(s=self.suffix)
+
+    def all(self) -> dict[str, str]:
+        """Every name this environment can derive -> its template."""
+        return {self._n(template): template for template in TEMPLATES}
 
     @property
     def stack(self) -> str:
@@ -68,11 +124,16 @@ class Names:
 
     @property
     def state_key(self) -> str:
-        return f"{PROJECT}/{self.suffix}/terraform.tfstate"
+        prefix = ADHOC_STATE_PREFIX if self.adhoc else f"{PROJECT}/"
+        return f"{prefix}{self.suffix}/terraform.tfstate"
 
     def __call__(self, base: str) -> str:
-        """Generic `<base>-<suffix>` for names without a tight limit (log groups, SGs, topics)."""
-        return f"{base}-{self.suffix}"
+        """Generic `<base>-<suffix>` for names without a tight limit (log groups, SGs, topics); `base` must be in
+        GENERIC_BASES, so that the collision check sees every name."""
+        template = f"{base}-{{s}}"
+        if template not in TEMPLATES:
+            raise KeyError(f"name base {base!r} is not in config.naming.GENERIC_BASES")
+        return self._n(template)
 
     # Names with a tight service limit are listed in NAME_LIMITS and built through these.
     @property

@@ -12,7 +12,7 @@ ADHOC_EXAMPLE = "pr123"
 def _leaves(settings: EnvironmentSettings) -> dict[str, object]:
     values: dict[str, object] = {}
     for field in dataclasses.fields(settings):
-        if not field.init or field.name in ("name", "suffix"):
+        if not field.init or field.name in EnvironmentSettings.DERIVED:
             continue
         value = getattr(settings, field.name)
         if dataclasses.is_dataclass(value):
@@ -23,6 +23,8 @@ def _leaves(settings: EnvironmentSettings) -> dict[str, object]:
 
 
 def _cell(value: object) -> str:
+    if value is None:
+        return "not set"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, (list, tuple)):

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +33,7 @@ from constructs import Construct
 from config.naming import Names
 from config.settings import ApiSettings
 from modules.common import AwsContext, Statement, log_group, log_streams_arn, service_role
+from modules.packaging import function_package
 
 FUNCTION_SOURCE = Path(__file__).resolve().parents[1] / "functions" / "video_api"
 SERVICE_VERSION = "1.0.0"
@@ -61,23 +60,6 @@ class ApiOutputs:
     api_key_id: str
     rest_api_id: str
     function_name: str
-
-
-def stage_function_source() -> Path:
-    """Copy the handler's modules (not its tests or bytecode) into a folder named by their content, so
-    the asset hash changes exactly when the code does."""
-    sources = sorted(p for p in FUNCTION_SOURCE.glob("*.py"))
-    digest = hashlib.sha256(b"".join(p.name.encode() + p.read_bytes() for p in sources)).hexdigest()[:16]
-    staged = Path(tempfile.gettempdir()) / f"video-api-{digest}"
-    if not staged.exists():
-        scratch = Path(tempfile.mkdtemp(prefix="video-api-"))
-        for path in sources:
-            shutil.copyfile(path, scratch / path.name)
-        try:
-            scratch.rename(staged)
-        except OSError:  # another process staged the same content first
-            shutil.rmtree(scratch, ignore_errors=True)
-    return staged
 
 
 def _slug(path: str) -> str:
@@ -174,7 +156,7 @@ class Api(Construct):
                 Statement(sid="Tracing", actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"]),  # no resource-level permissions
             ],
         )
-        asset = TerraformAsset(self, "code", path=str(stage_function_source()), type=AssetType.ARCHIVE)
+        asset = TerraformAsset(self, "code", path=str(function_package(FUNCTION_SOURCE, "video-api.zip")), type=AssetType.FILE)
         return LambdaFunction(
             self, "function", function_name=names.lambda_function, role=role.arn,
             runtime="python3.12", handler="handler.handler", filename=asset.path, source_code_hash=Fn.filebase64sha256(asset.path),

@@ -3,10 +3,12 @@ network -> data tier (secrets, database, cache, storage) -> processing tier (not
 workflow) -> API."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from cdktf import LocalBackend, S3Backend, TerraformOutput, TerraformStack
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
-from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
+from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderAssumeRole, AwsProviderDefaultTags
 from constructs import Construct
 
 from config.naming import PROJECT
@@ -24,17 +26,22 @@ from modules.workflow import Workflow, WorkflowInputs, WorkflowRole
 
 
 class VideoPipelineStack(TerraformStack):
-    def __init__(self, scope: Construct, settings: EnvironmentSettings, *, backend: str = "s3") -> None:
+    def __init__(self, scope: Construct, settings: EnvironmentSettings, *, backend: str = "s3",
+                 local_state_dir: Path | None = None) -> None:
         names = settings.names
         super().__init__(scope, names.stack)
         self.settings = settings
         AwsProvider(
             self, "aws", region=settings.region,
+            # With a pinned account, credentials of any other account fail before the first change.
+            allowed_account_ids=[settings.account_id] if settings.account_id else None,
+            assume_role=[AwsProviderAssumeRole(role_arn=settings.deploy_role_arn, session_name=names.stack)]
+            if settings.deploy_role_arn else None,
             default_tags=[AwsProviderDefaultTags(tags={
                 "Project": PROJECT, "Environment": settings.suffix, "Profile": settings.name, "ManagedBy": "cdktf",
             })],
         )
-        self._backend(backend)
+        self._backend(backend, local_state_dir)
         context = AwsContext(
             account_id=DataAwsCallerIdentity(self, "account").account_id,
             partition=DataAwsPartition(self, "partition").partition,
@@ -113,10 +120,13 @@ class VideoPipelineStack(TerraformStack):
             "api_function_name": (api.function_name, "Lambda function behind the API"),
         })
 
-    def _backend(self, kind: str) -> None:
+    def _backend(self, kind: str, local_state_dir: Path | None) -> None:
         names, settings = self.settings.names, self.settings
         if kind == "local":
-            LocalBackend(self, path=f"terraform.{settings.suffix}.tfstate")
+            if local_state_dir is None or not local_state_dir.is_absolute():
+                raise ValueError(f"local backend: state folder {local_state_dir!r} must be an absolute path")
+            # Outside the output folder, which every synth (and so every cdktf deploy/destroy) replaces.
+            LocalBackend(self, path=str(local_state_dir / names.state_key))
             return
         S3Backend(self, bucket=settings.state_bucket, key=names.state_key, region=settings.state_region, encrypt=True)
         # S3-native state locking (Terraform >= 1.10); cdktf 0.21's S3Backend has no parameter for it.

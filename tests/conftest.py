@@ -1,8 +1,12 @@
 """Synthesize every environment once per test session; tests read the parsed JSON."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shutil
+import subprocess
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -21,11 +25,11 @@ def environments():
 
 @pytest.fixture(scope="session")
 def synth_dir(environments, tmp_path_factory) -> Path:
-    """One App synthesized once: stacks/<name>/cdk.tf.json plus assets, as `main.py` writes them."""
-    from main import build_app
+    """One App synthesized once, as `main.py` writes it: stacks/<name>/ with cdk.tf.json, assets and lock file."""
+    from main import synthesize
 
-    outdir = tmp_path_factory.mktemp("cdktf.out")
-    build_app(list(environments.values()), str(outdir), "s3").synth()
+    outdir = tmp_path_factory.mktemp("synth") / "cdktf.out"
+    synthesize(list(environments.values()), outdir, "s3")
     return outdir
 
 
@@ -85,3 +89,37 @@ def plugin_dir() -> str:
 def terraform_env() -> dict[str, str]:
     # No CLI config file (the machine's TF_CLI_CONFIG_FILE points to none) and no checkpoint calls.
     return {**os.environ, "TF_CLI_CONFIG_FILE": os.devnull, "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1"}
+
+
+def pipenv_path_entries() -> list[str]:
+    """PATH entries that make ``pipenv`` (cdktf.json's app command) runnable: none if it is on PATH already, else
+    the scripts folder of the ``python3`` that has the pipenv module (``python3 -m pipenv``)."""
+    if shutil.which("pipenv"):
+        return []
+    python3 = shutil.which("python3")
+    candidates = [sysconfig.get_path("scripts"), sysconfig.get_path("scripts", f"{os.name}_user")]
+    if python3:
+        probe = subprocess.run(
+            [python3, "-c", "import os, sysconfig; print(sysconfig.get_path('scripts')); "
+                            "print(sysconfig.get_path('scripts', f'{os.name}_user'))"],
+            capture_output=True, text=True, check=False)
+        candidates = probe.stdout.split() + candidates
+    found = [c for c in candidates if c and os.access(os.path.join(c, "pipenv"), os.X_OK)]
+    if not found:
+        raise AssertionError("pipenv is neither on PATH nor in python3's scripts folders: run `make install`")
+    return found[:1]
+
+
+def tree(folder: Path) -> dict[str, str]:
+    """Every file under `folder` (hidden ones included) with a hash of its content: what "nothing was touched"
+    compares."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file() and not p.is_symlink()}
+
+
+def foreign_folder(path: Path) -> Path:
+    """A folder this app did not write, holding what a user would hate to lose."""
+    (path / ".ssh").mkdir(parents=True)
+    (path / ".ssh" / "id_rsa").write_text("-----BEGIN OPENSSH PRIVATE KEY-----\n")
+    (path / "notes.txt").write_text("notes")
+    return path

@@ -80,7 +80,7 @@ def test_lambda_function(stacks, environments, suffix):
     assert function["tracing_config"] == {"mode": "Active"}
     variables = function["environment"]["variables"]
     assert variables["STATE_MACHINE_ARN"].startswith("${aws_sfn_state_machine.") and variables["ENVIRONMENT"] == suffix
-    assert function["filename"].startswith("assets/") and function["filename"].endswith("archive.zip")
+    assert function["filename"].startswith("assets/") and function["filename"].endswith("/video-api.zip")
     assert function["source_code_hash"] == "${filebase64sha256(\"%s\")}" % function["filename"]
     groups = {g["name"]: g["retention_in_days"] for g in resources(stack, "aws_cloudwatch_log_group").values()}
     assert groups[f"/aws/lambda/video-api-{suffix}"] == environments[suffix].log_retention_days
@@ -101,14 +101,6 @@ def test_invoke_permission_scoped_to_this_api_and_stage(stacks, suffix):
     permission = only(stacks[suffix], "aws_lambda_permission")
     assert permission["principal"] == "apigateway.amazonaws.com" and permission["action"] == "lambda:InvokeFunction"
     assert permission["source_arn"].startswith("${aws_api_gateway_rest_api.api_rest-api_") and permission["source_arn"].endswith(".execution_arn}/prod/*/*")
-
-
-def test_lambda_asset_holds_only_the_handler_modules():
-    from modules.api import stage_function_source
-
-    staged = stage_function_source()
-    assert sorted(p.name for p in staged.iterdir()) == ["__init__.py", "handler.py"]
-    assert stage_function_source() == staged  # same content, same folder
 
 
 @pytest.mark.parametrize("suffix", ["dev", "prod"])

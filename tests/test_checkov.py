@@ -33,14 +33,21 @@ def run_checkov(target: Path) -> list[dict]:
     return reports if isinstance(reports, list) else [reports]
 
 
+MUTANT = "dev-unencrypted-db"  # dev with an unencrypted database: a check not in the skip list must fail
+
+
 @pytest.fixture(scope="module")
 def gate(synth_dir, tmp_path_factory) -> dict[str, dict]:
-    """One checkov run over all stacks: {suffix: {"passed": n, "failed": [(check, resource)]}}."""
+    """One checkov run over all stacks and the mutant: {folder: {"passed": n, "failed": [(check, resource)]}}."""
     scan = tmp_path_factory.mktemp("checkov")
     for suffix in ALL:  # only the Terraform JSON; assets and .terraform folders are not checkov's business
         (scan / suffix).mkdir()
         shutil.copy(stack_dir(synth_dir, suffix) / "cdk.tf.json", scan / suffix / "cdk.tf.json")
-    counts = {suffix: {"passed": 0, "failed": []} for suffix in ALL}
+    mutant = json.loads((stack_dir(synth_dir, "dev") / "cdk.tf.json").read_text())
+    next(iter(mutant["resource"]["aws_db_instance"].values()))["storage_encrypted"] = False
+    (scan / MUTANT).mkdir()
+    (scan / MUTANT / "cdk.tf.json").write_text(json.dumps(mutant))
+    counts: dict[str, dict] = {folder: {"passed": 0, "failed": []} for folder in [*ALL, MUTANT]}
     for report in run_checkov(scan):
         for kind in ("passed_checks", "failed_checks"):
             for check in report["results"][kind]:
@@ -49,7 +56,8 @@ def gate(synth_dir, tmp_path_factory) -> dict[str, dict]:
                     counts[suffix]["passed"] += 1
                 else:
                     counts[suffix]["failed"].append((check["check_id"], check["resource"]))
-    print("\ncheckov: " + ", ".join(f"{s} {c['passed']} passed / {len(c['failed'])} failed" for s, c in counts.items()))
+    print("\ncheckov: " + ", ".join(f"{s} {c['passed']} passed / {len(c['failed'])} failed" for s, c in counts.items()
+                                  if s != MUTANT))
     return counts
 
 
@@ -66,10 +74,6 @@ def test_every_skipped_check_has_a_reason():
         assert re.fullmatch(r"\s*- CKV2?_AWS_\d+\s+# \S.{15,}", line), f"skip without a one-line reason: {line!r}"
 
 
-def test_gate_fails_on_a_new_finding(synthesized, tmp_path):
+def test_gate_fails_on_a_new_finding(gate):
     """An unencrypted database (a check not in the skip list) is reported as failed."""
-    stack = json.loads(synthesized["dev"])
-    next(iter(stack["resource"]["aws_db_instance"].values()))["storage_encrypted"] = False
-    (tmp_path / "cdk.tf.json").write_text(json.dumps(stack))
-    failed = {c["check_id"] for r in run_checkov(tmp_path) for c in r["results"]["failed_checks"]}
-    assert "CKV_AWS_16" in failed
+    assert [check for check, _ in gate[MUTANT]["failed"]] == ["CKV_AWS_16"]

@@ -27,6 +27,7 @@ from botocore.config import Config
 from main import resource_count
 
 REGION = "ap-northeast-1"
+EMULATOR_ACCOUNT_ID = "123456789012"  # moto's default account: what the provider sees with the test credentials
 # Test credentials for moto; the AWS provider, the S3 backend, boto3 and the Lambda handler all read these.
 AWS_TEST_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",

@@ -11,7 +11,10 @@ failed is skipped with the reason. What the steps do:
 5. One state object per suffix; destroying pr123 leaves dev untouched and nothing of pr123; then dev.
 6. staging: integration checks (Multi-AZ), re-plan, destroy, nothing left.
 7. prod: re-plan; ``destroy`` is refused by ``prevent_destroy`` and deletes nothing (prod stays in moto).
-8. One deployment and destroy through ``cdktf deploy``/``cdktf destroy`` (pipenv + main.py, as a developer runs it).
+8. One deployment and destroy through ``cdktf deploy``/``cdktf destroy`` (pipenv + main.py, as a developer runs it),
+   on the local backend and pinned to the emulator's account: ``cdktf destroy`` synthesizes again first, and must
+   still find the state and destroy everything.
+9. A stack pinned to another account: its plan is refused before any change.
 
 Time: the AWS provider's RDS waiters poll with fixed delays, so creating the DB instance takes ~80 s and deleting
 it ~60 s although moto answers "available" at once: an apply takes ~100-120 s and a destroy ~70 s whatever moto does.
@@ -34,7 +37,6 @@ import re
 import shutil
 import subprocess
 import sys
-import sysconfig
 import threading
 import time
 import traceback
@@ -51,6 +53,7 @@ from tests.e2e.terraform import (
     APPLY_TIMEOUT,
     AWS_TEST_ENV,
     CLI_TIMEOUT,
+    EMULATOR_ACCOUNT_ID,
     LOCK_ERROR,
     REGION,
     Progress,
@@ -67,6 +70,7 @@ from tests.e2e.terraform import (
     synthesized_resource_count,
     write_cli_config,
 )
+from tests.conftest import pipenv_path_entries
 
 pytestmark = pytest.mark.e2e
 
@@ -83,12 +87,23 @@ SUFFIXES = ("dev", ADHOC, "staging", "prod")
 MULTI_AZ = {"dev": False, ADHOC: False, "staging": True, "prod": True, CLI_SUFFIX: False}
 STAGE = "prod"  # API Gateway stage name in every environment
 # Files the cdktf CLI needs to synthesize (copied into a scratch project, see CdktfCli).
-CLI_PROJECT_FILES = ("cdktf.json", "main.py", "Pipfile", "Pipfile.lock", "package.json",
-                     "config", "modules", "stacks", "functions")
+CLI_PROJECT_FILES = ("cdktf.json", "main.py", "Pipfile", "Pipfile.lock", "package.json", ".terraform.lock.hcl",
+                     "config", "modules", "stacks", "functions", "synth")
+WRONG_ACCOUNT_SUFFIX = "acct1"
+WRONG_ACCOUNT_ID = "111111111111"
 
 
 def state_key(suffix: str) -> str:
-    return f"video-pipeline/{suffix}/terraform.tfstate"
+    """Named environments at video-pipeline/<suffix>/, ad-hoc stacks under video-pipeline/adhoc/."""
+    adhoc = suffix not in ("dev", "staging", "prod")
+    return f"video-pipeline/{'adhoc/' if adhoc else ''}{suffix}/terraform.tfstate"
+
+
+def pinned_config(account_id: str) -> str:
+    """config/environments.toml with every environment pinned to `account_id`."""
+    text = (REPO / "config" / "environments.toml").read_text()
+    assert "\n[defaults]\n" in text
+    return text.replace("\n[defaults]\n", f'\n[defaults]\naccount_id = "{account_id}"\n', 1)
 
 
 def stack_name(suffix: str) -> str:
@@ -198,9 +213,12 @@ class CdktfCli:
     than the repository root, so a developer's own ``cdktf.out`` is left alone - and does not break the run: the CLI
     lists ``cdktf.out/stacks/*`` before the synth and deletes the folders the synth did not produce afterwards, but
     ``main.py`` has already replaced the whole folder, so with e.g. ``make synth``'s dev/staging/prod folders there
-    ``cdktf deploy video-pipeline-cli1`` fails with ``ENOENT: lstat 'cdktf.out/stacks/video-pipeline-prod'``.
-    ``--skip-provider-lock``: otherwise the CLI runs ``terraform providers lock -platform=linux_amd64``, which asks
-    registry.terraform.io whatever the CLI configuration says - impossible offline."""
+    ``cdktf deploy video-pipeline-cli1`` failed with ``ENOENT: lstat 'cdktf.out/stacks/video-pipeline-prod'``
+    (main.py now leaves the CLI an empty folder to delete; the scratch project starts with a staging folder to show it).
+    No ``--skip-provider-lock``: the committed lock file in every stack folder tells the CLI the providers are locked,
+    so it does not run ``terraform providers lock``, which would ask registry.terraform.io (impossible offline).
+    State: the local backend (``<project>/.state``), which ``cdktf destroy``'s own synth must not touch; provider
+    pinned to the emulator's account (``allowed_account_ids``)."""
 
     def __init__(self, e2e: E2E, workdir: Path) -> None:
         self.e2e = e2e
@@ -214,7 +232,7 @@ class CdktfCli:
         self.cdktf = REPO / "node_modules" / ".bin" / "cdktf"
         self.env = dict(e2e.env)
         self.env.update({
-            "ENVIRONMENTS": "dev", "ENVIRONMENT_SUFFIX": CLI_SUFFIX,
+            "ENVIRONMENTS": "dev", "ENVIRONMENT_SUFFIX": CLI_SUFFIX, "TF_BACKEND": "local",
             "PIPENV_VENV_IN_PROJECT": "1", "PIPENV_VERBOSITY": "-1", "PIPENV_NOSPIN": "1",
             "CDKTF_HOME": str(workdir / "cdktf-home"),          # telemetry id and logs, not in ~/.cdktf
             "CDKTF_DISABLE_PLUGIN_CACHE_ENV": "1",              # no TF_PLUGIN_CACHE_DIR=~/.terraform.d/plugin-cache
@@ -234,11 +252,25 @@ class CdktfCli:
             else:
                 shutil.copy2(source, self.project / name)
         (self.project / ".venv").symlink_to(REPO / ".venv", target_is_directory=True)
+        (self.project / "config" / "environments.toml").write_text(pinned_config(EMULATOR_ACCOUNT_ID))
+        # An earlier synth with a stack this one does not produce (the CLI deletes its folder afterwards).
+        earlier = run([sys.executable, "-O", "main.py"], cwd=self.project, log=LOG_DIR / f"{CLI_SUFFIX}-synth.log",
+                      env={**self.env, "ENVIRONMENTS": "staging", "ENVIRONMENT_SUFFIX": ""}, timeout=300)
+        assert earlier.ok, earlier.describe()
+
+    @property
+    def state_file(self) -> Path:
+        return self.project / ".state" / state_key(CLI_SUFFIX)
+
+    def state_resources(self) -> int | None:
+        if not self.state_file.exists():
+            return None
+        resources = json.loads(self.state_file.read_text())["resources"]
+        return sum(len(r["instances"]) for r in resources if r["mode"] == "managed")  # not data sources
 
     def _run(self, verb: str) -> Result:
-        return run([str(self.cdktf), verb, stack_name(CLI_SUFFIX), "--auto-approve", "--skip-provider-lock",
-                    "--no-color"], cwd=self.project, env=self.env, log=LOG_DIR / f"{CLI_SUFFIX}-cdktf-{verb}.log",
-                   timeout=CLI_TIMEOUT)
+        return run([str(self.cdktf), verb, stack_name(CLI_SUFFIX), "--auto-approve", "--no-color"],
+                   cwd=self.project, env=self.env, log=LOG_DIR / f"{CLI_SUFFIX}-cdktf-{verb}.log", timeout=CLI_TIMEOUT)
 
     def lifecycle(self) -> None:
         """deploy, look, destroy, look - a background job from step 1 on (independent of every other step, so its
@@ -246,12 +278,15 @@ class CdktfCli:
         self.deploy()
         self.seen["deployed"] = True
         try:
-            self.seen["state_object_after_deploy"] = state_object(self.e2e, CLI_SUFFIX) is not None
+            self.seen["state_resources_after_deploy"] = self.state_resources()
+            self.seen["state_object_in_bucket"] = state_object(self.e2e, CLI_SUFFIX) is not None
+            self.seen["stack_folders"] = sorted(p.name for p in (self.project / "cdktf.out" / "stacks").iterdir())
             self.seen["state_machine_after_deploy"] = self.state_machine_exists()
             (db,) = self.e2e.aws("rds").describe_db_instances(
                 DBInstanceIdentifier=f"rds-postgresql-{CLI_SUFFIX}")["DBInstances"]
             self.seen["multi_az"] = db["MultiAZ"]
             self.seen["destroy"] = self.destroy()
+            self.seen["state_resources_after_destroy"] = self.state_resources()
             self.seen["state_machine_after_destroy"] = self.state_machine_exists()
             self.seen["leftovers"] = leftovers(self.e2e, CLI_SUFFIX, [])
         except BaseException:
@@ -293,23 +328,37 @@ class CdktfCli:
         return result
 
 
-def pipenv_path_entries() -> list[str]:
-    """PATH entries that make ``pipenv`` (cdktf.json's app command) runnable: none if it is on PATH already, else
-    the scripts folder of the ``python3`` that has the pipenv module (``python3 -m pipenv``)."""
-    if shutil.which("pipenv"):
-        return []
-    python3 = shutil.which("python3")
-    candidates = [sysconfig.get_path("scripts"), sysconfig.get_path("scripts", f"{os.name}_user")]
-    if python3:
-        probe = subprocess.run(
-            [python3, "-c", "import os, sysconfig; print(sysconfig.get_path('scripts')); "
-                            "print(sysconfig.get_path('scripts', f'{os.name}_user'))"],
-            capture_output=True, text=True, check=False)
-        candidates = probe.stdout.split() + candidates
-    found = [c for c in candidates if c and os.access(os.path.join(c, "pipenv"), os.X_OK)]
-    if not found:
-        raise AssertionError("pipenv is neither on PATH nor in python3's scripts folders: run `make install`")
-    return found[:1]
+class WrongAccount:
+    """A stack pinned to another account than the credentials' (the emulator's): its plan must fail before any
+    change - nothing created, no state written."""
+
+    def __init__(self, e2e: E2E, workdir: Path) -> None:
+        self.e2e, self.workdir = e2e, workdir / "wrong-account"
+        self.seen: dict[str, Any] = {}
+        self.failure: str | None = None
+
+    def run(self) -> None:
+        try:
+            self.workdir.mkdir()
+            config = self.workdir / "environments.toml"
+            config.write_text(pinned_config(WRONG_ACCOUNT_ID))
+            outdir = self.workdir / "cdktf.out"
+            env = dict(self.e2e.env, VP_CONFIG=str(config), ENVIRONMENTS="", ENVIRONMENT_SUFFIX=WRONG_ACCOUNT_SUFFIX,
+                       CDKTF_OUTDIR=str(outdir))
+            synth = run([sys.executable, "-O", "main.py"], cwd=REPO, env=env,
+                        log=LOG_DIR / f"{WRONG_ACCOUNT_SUFFIX}-synth.log", timeout=300)
+            assert synth.ok, synth.describe()
+            tf = Terraform(WRONG_ACCOUNT_SUFFIX, outdir / "stacks" / stack_name(WRONG_ACCOUNT_SUFFIX), self.e2e.env,
+                           LOG_DIR)
+            init = tf.init()
+            assert init.ok, init.describe()
+            self.seen["plan"] = tf.run("plan", "-input=false", "-no-color")
+            self.seen["state_object"] = state_object(self.e2e, WRONG_ACCOUNT_SUFFIX)
+            self.seen["leftovers"] = leftovers(self.e2e, WRONG_ACCOUNT_SUFFIX, [])
+            self.seen["done"] = True
+        except BaseException:
+            self.failure = traceback.format_exc()
+            raise
 
 
 class E2E:
@@ -333,6 +382,7 @@ class E2E:
         self.background: dict[str, Future] = {}
         self.deployments: dict[str, Deployment] = {}
         self.cli: CdktfCli | None = None
+        self.wrong_account: WrongAccount | None = None
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
 
@@ -428,6 +478,7 @@ def e2e(request: pytest.FixtureRequest, plugin_dir: str, tmp_path_factory: pytes
         for suffix in SUFFIXES:
             e2e.deployments[suffix] = Deployment(e2e, suffix, outdir / "stacks" / stack_name(suffix))
         e2e.cli = CdktfCli(e2e, workdir)
+        e2e.wrong_account = WrongAccount(e2e, workdir)
         e2e.save_report()
         yield e2e
     finally:
@@ -743,8 +794,9 @@ def test_01_deploy_dev_and_pr123_with_state_lock(e2e: E2E) -> None:
     # one moto serves them all; those steps' tests assert what the lifecycles observed.
     e2e.submit("staging", lifecycle(staging_lifecycle, e2e, e2e.deployments["staging"]))
     e2e.submit("prod", lifecycle(prod_lifecycle, e2e, e2e.deployments["prod"]))
-    assert e2e.cli is not None
+    assert e2e.cli is not None and e2e.wrong_account is not None
     e2e.submit(CLI_SUFFIX, e2e.cli.lifecycle)
+    e2e.submit(WRONG_ACCOUNT_SUFFIX, e2e.wrong_account.run)
 
     dev, adhoc = e2e.deployments["dev"], e2e.deployments[ADHOC]
     # A second working directory for pr123, initialised on its own: another engineer's checkout.
@@ -1101,7 +1153,11 @@ def test_08_cdktf_cli_deploy(e2e: E2E) -> None:
     cli = e2e.cli
     assert cli is not None and cli.deployed, f"cdktf deploy failed: {error}"
     assert cli.record["resources_added"] == e2e.deployments["dev"].resources  # the dev profile's stack
-    assert e2e.seen(CLI_SUFFIX, "state_object_after_deploy"), f"no {state_key(CLI_SUFFIX)} in {STATE_BUCKET}"
+    assert e2e.seen(CLI_SUFFIX, "state_resources_after_deploy") == e2e.cli.record["resources_added"], \
+        f"{e2e.cli.state_file} does not hold the deployed resources"
+    assert not e2e.seen(CLI_SUFFIX, "state_object_in_bucket")  # local backend: nothing in the S3 bucket
+    # the earlier synth's staging folder was deleted by the CLI, without the ENOENT failure
+    assert e2e.seen(CLI_SUFFIX, "stack_folders") == [stack_name("dev"), stack_name(CLI_SUFFIX)]
     assert e2e.seen(CLI_SUFFIX, "state_machine_after_deploy"), f"no video-processing-workflow-{CLI_SUFFIX}"
     assert e2e.seen(CLI_SUFFIX, "multi_az") is MULTI_AZ[CLI_SUFFIX]
 
@@ -1109,7 +1165,26 @@ def test_08_cdktf_cli_deploy(e2e: E2E) -> None:
 def test_08_cdktf_cli_destroy(e2e: E2E) -> None:
     result: Result = e2e.seen(CLI_SUFFIX, "destroy")
     assert e2e.cli is not None
+    # `cdktf destroy` synthesized again before destroying: the state outside the output folder survived it.
     assert result.ok and destroyed(result.output) == e2e.cli.record["resources_added"], result.describe()
+    assert e2e.seen(CLI_SUFFIX, "state_resources_after_destroy") == 0
     assert not e2e.seen(CLI_SUFFIX, "state_machine_after_destroy"), f"video-processing-workflow-{CLI_SUFFIX} is left"
     left = e2e.seen(CLI_SUFFIX, "leftovers")
     assert not left, f"{CLI_SUFFIX} left behind after cdktf destroy: {left}"
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Step 9: credentials of another account than the pinned one
+# --------------------------------------------------------------------------------------------------------------------
+def seen_wrong_account(e2e: E2E, key: str) -> Any:
+    error = e2e.wait_background(WRONG_ACCOUNT_SUFFIX)
+    job = e2e.wrong_account
+    assert job is not None and job.seen.get("done"), f"the wrong-account run broke down: {error!r}\n{job and job.failure}"
+    return job.seen[key]
+
+
+def test_09_plan_with_another_accounts_credentials_is_refused_before_any_change(e2e: E2E) -> None:
+    plan: Result = seen_wrong_account(e2e, "plan")
+    assert not plan.ok and f"AWS account ID not allowed: {EMULATOR_ACCOUNT_ID}" in plan.output, plan.describe()
+    assert seen_wrong_account(e2e, "state_object") is None, "a state object was written"
+    assert seen_wrong_account(e2e, "leftovers") == [], "resources were created"
