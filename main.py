@@ -80,6 +80,7 @@ def synthesize(environments: list[EnvironmentSettings], outdir: Path, backend: s
     """Synthesize into a scratch folder and swap it in whole (synth/output.py), with the provider lock file in every
     stack folder."""
     stacks = [settings.names.stack for settings in environments]
+    rows: list[tuple[str, int, str, str]] = []
 
     def build(scratch: Path) -> None:
         build_app(environments, str(scratch), backend).synth()
@@ -90,13 +91,12 @@ def synthesize(environments: list[EnvironmentSettings], outdir: Path, backend: s
             previous = {p.name for p in (outdir / "stacks").glob("*") if p.is_dir()} if outdir.is_dir() else set()
             for stack in sorted(previous - set(stacks)):
                 (scratch / "stacks" / stack).mkdir()
+        for settings, stack in zip(environments, stacks):  # read here: once the lock is released, another may swap
+            stack_json = json.loads((scratch / "stacks" / stack / "cdk.tf.json").read_text())
+            rows.append((stack, resource_count(stack_json), state_location(settings, backend),
+                         str(outdir / "stacks" / stack)))
 
     replace_output(outdir, build, log)
-    rows = []
-    for settings in environments:
-        folder = outdir / "stacks" / settings.names.stack
-        stack_json = json.loads((folder / "cdk.tf.json").read_text())
-        rows.append((settings.names.stack, resource_count(stack_json), state_location(settings, backend), str(folder)))
     return rows
 
 
@@ -119,7 +119,12 @@ def main(environ: Mapping[str, str]) -> int:
         return 2
     log(f"environments: {', '.join(e.suffix for e in environments)} (backend: {backend})")
     log("loading the AWS provider bindings (a few seconds; ~15 s more if the fast loader falls back)...")
-    rows = synthesize(environments, outdir, backend, under_cdktf_cli="CDKTF_CONTEXT_JSON" in environ)
+    try:
+        rows = synthesize(environments, outdir, backend, under_cdktf_cli="CDKTF_CONTEXT_JSON" in environ)
+    except OutputFolderError as error:  # the folder changed between the check and the lock
+        log(f"error: {error}")
+        log("nothing was synthesized")
+        return 2
     print_table(rows)
     from modules import _bindings  # loaded by the synth
 

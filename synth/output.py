@@ -43,7 +43,15 @@ def _is_marked(folder: Path) -> bool:
 
 
 def _refuse(path: Path, rule: str) -> OutputFolderError:
-    return OutputFolderError(f"output folder {str(path)!r}: {rule}; nothing was touched")
+    return OutputFolderError(f"output folder {str(path)!r}: {rule}")
+
+
+def _holds_foreign_files(folder: Path) -> bool:
+    """A folder with files in it and without our marker (an unreadable folder counts as foreign)."""
+    try:
+        return not _is_marked(folder) and any(folder.iterdir())
+    except OSError:
+        return True
 
 
 def check_output_folder(raw: str, *, protected: Iterable[Path] = (), state_dir: Path | None = None) -> Path:
@@ -52,7 +60,7 @@ def check_output_folder(raw: str, *, protected: Iterable[Path] = (), state_dir: 
     `protected`: folders the output may neither be nor contain (the repository, the current folder, home, `/` are
     always included); `state_dir`: the local state folder, which the output may also not be inside of."""
     if not raw or "\x00" in raw:
-        raise OutputFolderError(f"output folder {raw!r}: must be a non-empty path; nothing was touched")
+        raise OutputFolderError(f"output folder {raw!r}: must be a non-empty path")
     candidate = Path(os.path.abspath(raw))
     if candidate.is_symlink():
         raise _refuse(candidate, "is a symbolic link; point CDKTF_OUTDIR at a real folder")
@@ -68,7 +76,7 @@ def check_output_folder(raw: str, *, protected: Iterable[Path] = (), state_dir: 
         raise _refuse(real, f"is inside the local state folder {state_dir.resolve()}")
     if real.exists() and not real.is_dir():
         raise _refuse(real, "exists and is not a folder")
-    if real.is_dir() and not _is_marked(real) and any(real.iterdir()):
+    if real.is_dir() and _holds_foreign_files(real):
         raise _refuse(real, f"exists and holds files this app did not write (no {MARKER} file in it); "
                             "choose a new or empty folder, or delete this one yourself")
     return real
@@ -181,7 +189,7 @@ def replace_output(outdir: Path, build: Callable[[Path], None], log: Log = lambd
     outdir.parent.mkdir(parents=True, exist_ok=True)
     with _locked(outdir, log):
         # Checked again under the lock: the folder may have changed since the up-front check.
-        if outdir.is_symlink() or (outdir.is_dir() and not _is_marked(outdir) and any(outdir.iterdir())):
+        if outdir.is_symlink() or (outdir.is_dir() and _holds_foreign_files(outdir)):
             raise _refuse(outdir, f"changed since it was checked and no longer holds a {MARKER} file")
         _clean_stale(outdir, log)
         scratch = Path(tempfile.mkdtemp(prefix=_siblings(outdir, "tmp"), dir=outdir.parent))

@@ -222,3 +222,13 @@ def test_concurrent_synths_take_turns_and_leave_one_whole_output(tmp_path):
     events = [line.split() for line in log.read_text().splitlines()]
     for (kind, generation, _), (next_kind, next_generation, _) in zip(events[::2], events[1::2]):
         assert (kind, next_kind) == ("start", "end") and generation == next_generation, "two builds overlapped"
+
+
+def test_a_folder_that_changed_after_the_check_is_still_refused(tmp_path):
+    """Checked up front, then again under the lock: what appeared in between is left alone."""
+    out = check_output_folder(str(tmp_path / "out"))
+    foreign_folder(out)
+    before = tree(tmp_path)
+    with pytest.raises(OutputFolderError, match="changed since it was checked"):
+        replace_output(out, write_output("one"))
+    assert {k: v for k, v in tree(tmp_path).items() if k != ".out.lock"} == before
