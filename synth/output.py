@@ -77,8 +77,10 @@ def check_output_folder(raw: str, *, protected: Iterable[Path] = (), state_dir: 
     if real.exists() and not real.is_dir():
         raise _refuse(real, "exists and is not a folder")
     if real.is_dir() and _holds_foreign_files(real):
-        raise _refuse(real, f"exists and holds files this app did not write (no {MARKER} file in it); "
-                            "choose a new or empty folder, or delete this one yourself")
+        hint = "choose a new or empty folder, or delete this one yourself"
+        if (real / "manifest.json").is_file() and (real / "stacks").is_dir():
+            hint = f"it looks like a synth output from before the marker: check it and delete it once ({hint})"
+        raise _refuse(real, f"exists and holds files this app did not write (no {MARKER} file in it); {hint}")
     return real
 
 

@@ -232,3 +232,13 @@ def test_a_folder_that_changed_after_the_check_is_still_refused(tmp_path):
     with pytest.raises(OutputFolderError, match="changed since it was checked"):
         replace_output(out, write_output("one"))
     assert {k: v for k, v in tree(tmp_path).items() if k != ".out.lock"} == before
+
+
+def test_an_output_from_before_the_marker_gets_a_hint(tmp_path):
+    old = tmp_path / "cdktf.out"
+    (old / "stacks" / "video-pipeline-dev").mkdir(parents=True)
+    (old / "manifest.json").write_text("{}")
+    with pytest.raises(OutputFolderError, match="looks like a synth output from before the marker: check it and "
+                                                "delete it once"):
+        check_output_folder(str(old))
+    assert (old / "manifest.json").exists()
