@@ -514,11 +514,12 @@ def _check_across(environments: list[EnvironmentSettings]) -> None:
     for env in environments:
         if not env.api.manage_account_logging_role:
             continue
-        key = (env.account_id or "unpinned", env.region)
+        key = (env.account_id or "", env.region)  # environments without account_id may share an account
         if key in owners:
+            account = f"account {env.account_id}" if env.account_id else "the same account (no account_id pinned)"
             _fail(f"{env.path}.api.manage_account_logging_role", True,
-                  f"{owners[key]} already manages the account-wide API Gateway logging role in account {key[0]}, "
-                  f"{key[1]}; only one environment per account and region may")
+                  f"{owners[key]} already manages the account-wide API Gateway logging role in {account}, "
+                  f"{env.region}; only one environment per account and region may")
         owners[key] = env.suffix
 
 
