@@ -33,6 +33,11 @@ DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _CLOCK = r"([01][0-9]|2[0-3]):([0-5][0-9])"  # 00:00-23:59, ASCII digits only
 
 
+def settings_path(suffix: str, adhoc: bool) -> str:
+    """Where an environment's settings come from, for messages: the ad-hoc stack's own values are in [adhoc]."""
+    return "adhoc" if adhoc else f"environments.{suffix}"
+
+
 class ConfigError(ValueError):
     """A setting or input that breaks a rule; the message names the value and the rule."""
 
@@ -278,8 +283,7 @@ class EnvironmentSettings:
 
     @property
     def path(self) -> str:
-        """Where its settings come from, for messages: the ad-hoc stack's own values are in [adhoc]."""
-        return "adhoc" if self.adhoc else f"environments.{self.suffix}"
+        return settings_path(self.suffix, self.adhoc)
 
     def validate(self) -> None:
         path = self.path
@@ -347,7 +351,7 @@ def _optional_type(hint: object) -> type | None:
 
 
 def _convert(path: str, value: object, hint: typing.Any, derived: Sequence[str] = ()) -> object:
-    """Check a TOML value against a dataclass field type; build nested dataclasses."""
+    """Check a TOML value against a field type; a dataclass's table comes back as a checked dict (see _build)."""
     if dataclasses.is_dataclass(hint):
         if not isinstance(value, dict):
             _fail(path, value, "must be a table")
@@ -413,18 +417,18 @@ def check_shape(document: Mapping[str, typing.Any], source: object) -> None:
                   f"is a reserved name ({', '.join(RESERVED_ENVIRONMENT_NAMES)}: the ad-hoc state prefix)")
 
 
-def _environment(document: Mapping[str, typing.Any], profile: str, suffix: str, environ: Mapping[str, str], *,
+def _environment(document: Mapping[str, typing.Any], profile: str, suffix: str, overrides: Mapping[str, str], *,
                  extra: dict | None = None, adhoc: bool = False) -> EnvironmentSettings:
-    path = "adhoc" if adhoc else f"environments.{suffix}"
     table = _merge(document.get("defaults", {}), document["environments"][profile])
-    table = _merge({**table, **state_overrides(environ)}, extra or {})
-    values = _convert(path, table, EnvironmentSettings, derived=EnvironmentSettings.DERIVED)
+    table = _merge({**table, **overrides}, extra or {})
+    values = _convert(settings_path(suffix, adhoc), table, EnvironmentSettings, derived=EnvironmentSettings.DERIVED)
     settings: EnvironmentSettings = _build(EnvironmentSettings, {**values, "name": profile, "suffix": suffix, "adhoc": adhoc})
     settings.validate()
     return settings
 
 
-def _adhoc(document: Mapping[str, typing.Any], suffix: str, declared: list[EnvironmentSettings], environ: Mapping[str, str]) -> EnvironmentSettings:
+def _adhoc(document: Mapping[str, typing.Any], suffix: str, declared: list[EnvironmentSettings],
+           overrides: Mapping[str, str]) -> EnvironmentSettings:
     validate_suffix(suffix)
     adhoc = document.get("adhoc", {})
     unknown = sorted(set(adhoc) - set(ADHOC_KEYS))
@@ -443,7 +447,7 @@ def _adhoc(document: Mapping[str, typing.Any], suffix: str, declared: list[Envir
     extra: dict[str, typing.Any] = {"api": {"manage_account_logging_role": False}}  # account singletons stay put
     if "vpc_cidr" in adhoc:
         extra["network"] = {"vpc_cidr": adhoc["vpc_cidr"]}
-    return _environment(document, profile, suffix, environ, extra=extra, adhoc=True)
+    return _environment(document, profile, suffix, overrides, extra=extra, adhoc=True)
 
 
 def state_overrides(environ: Mapping[str, str]) -> dict[str, str]:
@@ -486,7 +490,8 @@ def load_environments(
 def from_document(document: Mapping[str, typing.Any], source: object, selected: Sequence[str] | None = None,
                   adhoc_suffix: str | None = None, environ: Mapping[str, str] = os.environ) -> list[EnvironmentSettings]:
     check_shape(document, source)
-    declared = [_environment(document, name, name, environ) for name in document["environments"]]
+    overrides = state_overrides(environ)
+    declared = [_environment(document, name, name, overrides) for name in document["environments"]]
     _check_across(declared)
     by_name = {env.name: env for env in declared}
     chosen = list(declared) if selected is None else []
@@ -495,7 +500,7 @@ def from_document(document: Mapping[str, typing.Any], source: object, selected: 
             _fail("environment", name, f"unknown environment; known: {', '.join(by_name)}")
         chosen.append(by_name[name])
     if adhoc_suffix is not None:
-        adhoc = _adhoc(document, adhoc_suffix, declared, environ)
+        adhoc = _adhoc(document, adhoc_suffix, declared, overrides)
         _check_distinct_cidrs([*declared, adhoc])
         chosen.append(adhoc)
     if not chosen:

@@ -19,18 +19,21 @@ DROPPED = ("ENVIRONMENTS", "ENVIRONMENT_SUFFIX", "VP_CONFIG", "TF_BACKEND", "TF_
            "VP_AWS_BINDINGS")
 
 
-def run_main(out: Path | str, *, cwd: Path = ROOT, **env: str) -> subprocess.CompletedProcess:
+def user_environ(**env: str) -> dict[str, str]:
+    """This process's environment without the app's own settings, plus `env`."""
     environ = {k: v for k, v in os.environ.items() if k not in DROPPED}
-    environ.update({"CDKTF_OUTDIR": str(out), "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", **env})
-    return subprocess.run([sys.executable, str(ROOT / "main.py")], cwd=cwd, env=environ, capture_output=True, text=True,
-                          timeout=300)
+    return {**environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", **env}
 
 
-def start_main(out: Path, **env: str) -> subprocess.Popen:
-    environ = {k: v for k, v in os.environ.items() if k not in DROPPED}
-    environ.update({"CDKTF_OUTDIR": str(out), "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", **env})
-    return subprocess.Popen([sys.executable, "main.py"], cwd=ROOT, env=environ, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+def start_main(out: Path | str, **env: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "main.py"], cwd=ROOT, env=user_environ(CDKTF_OUTDIR=str(out), **env),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def run_main(out: Path | str, **env: str) -> subprocess.CompletedProcess:
+    proc = start_main(out, **env)
+    stdout, stderr = proc.communicate(timeout=300)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
 
 
 def repository_files() -> dict[str, str]:
@@ -224,9 +227,8 @@ def test_cdktf_cli_synth_into_a_foreign_folder_is_refused(tmp_path):
     victim = foreign_folder(tmp_path / "victim")
     (victim / "stacks" / "keep").mkdir(parents=True)  # the CLI deletes stacks/* folders a synth did not produce
     before = tree(tmp_path)
-    environ = {k: v for k, v in os.environ.items() if k not in DROPPED}
-    environ.update({"JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", "CHECKPOINT_DISABLE": "1",
-                    "DISABLE_VERSION_CHECK": "true", "CDKTF_HOME": str(tmp_path / "cdktf-home"), "CI": "1"})
+    environ = user_environ(CHECKPOINT_DISABLE="1", DISABLE_VERSION_CHECK="true", CDKTF_HOME=str(tmp_path / "cdktf-home"),
+                           CI="1")
     environ["PATH"] = os.pathsep.join([*pipenv_path_entries(), environ["PATH"]])  # cdktf.json runs `pipenv run`
     cli = subprocess.run([str(ROOT / "node_modules" / ".bin" / "cdktf"), "synth", "--output", str(victim)],
                          cwd=ROOT, env=environ, capture_output=True, text=True, timeout=120)
