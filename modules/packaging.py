@@ -13,6 +13,9 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from cdktf import AssetType, TerraformAsset
+from constructs import Construct
+
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 FILE_MODE = 0o100644  # regular file, rw-r--r--
 
@@ -46,3 +49,9 @@ def function_package(folder: Path, name: str) -> Path:
         package.parent.mkdir()
         package.write_bytes(data)
     return package
+
+
+def lambda_code(scope: Construct, id_: str, *, source: Path, name: str) -> TerraformAsset:
+    """`source`'s modules as a zip asset; the asset folder's name is the content's hash, so the function's code
+    changes (and only then) when a module does."""
+    return TerraformAsset(scope, id_, path=str(function_package(source, name)), type=AssetType.FILE)

@@ -1,14 +1,10 @@
-"""Step Functions workflow: run the video-processor task synchronously, retry, and notify.
+"""Step Functions workflow: run the video-processor task synchronously, retry, and notify."""
 
-The role is its own construct so the notification topics can name it as their only publisher before
-the state machine (which needs the topics) exists."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from typing import Any
 
-from cdktf_cdktf_provider_aws.iam_role import IamRole
-from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.sfn_state_machine import (
     SfnStateMachine,
     SfnStateMachineLoggingConfiguration,
@@ -16,86 +12,120 @@ from cdktf_cdktf_provider_aws.sfn_state_machine import (
 )
 from constructs import Construct
 
-from config.naming import Names
-from modules.common import AwsContext, Statement, log_group, log_streams_arn, policy_document
+from modules.compute import Compute
+from modules.context import StackContext, log_streams_arn
+from modules.iam import Placement, Role, Statement
+from modules.notifications import Notifications
 
 TIMEOUT_SECONDS = 1800
 
 
-class WorkflowRole(Construct):
-    """The state machine's role, trusted by Step Functions for this one state machine only."""
-
-    def __init__(self, scope: Construct, id_: str, *, names: Names, context: AwsContext) -> None:
-        super().__init__(scope, id_)
-        self.state_machine_arn = context.arn("states", f"stateMachine:{names.state_machine}")
-        trust = policy_document(self, "trust", [Statement(
-            actions=["sts:AssumeRole"], resources=(), principals={"Service": ["states.amazonaws.com"]},
-            conditions=[("StringEquals", "aws:SourceAccount", [context.account_id]),
-                        ("ArnLike", "aws:SourceArn", [self.state_machine_arn])],
-        )])
-        self.role = IamRole(self, "role", name=names.role("sfn-workflow"), assume_role_policy=trust.json)
-        self.arn = self.role.arn
-
-
-@dataclass(frozen=True)
-class WorkflowInputs:
-    cluster_arn: str
-    cluster_name: str
-    task_definition_arn: str
-    container_name: str
-    task_role_arn: str
-    execution_role_arn: str
-    subnet_ids: list[str]
-    security_group_id: str
-    completion_topic_arn: str
-    error_topic_arn: str
-    topics_kms_key_arn: str
-
-
-@dataclass(frozen=True)
-class WorkflowOutputs:
-    state_machine_arn: str
-    state_machine_name: str
-
-
 class Workflow(Construct):
-    def __init__(self, scope: Construct, id_: str, *, names: Names, context: AwsContext, role: WorkflowRole,
-                 inputs: WorkflowInputs, log_retention_days: int) -> None:
+    def __init__(
+        self, scope: Construct, id_: str, *, ctx: StackContext, compute: Compute, notifications: Notifications
+    ) -> None:
         super().__init__(scope, id_)
-        logs = log_group(self, "logs", name=f"/aws/stepfunctions/{names('video-processing')}", retention_days=log_retention_days)
-        # What CDK's EcsRunTask(.sync) + SnsPublish grant, scoped to this environment's resources.
-        document = policy_document(self, "policy-doc", [
-            Statement(sid="RunTask", actions=["ecs:RunTask"], resources=[inputs.task_definition_arn],
-                      conditions=[("ArnEquals", "ecs:cluster", [inputs.cluster_arn])]),
-            Statement(sid="FollowTask", actions=["ecs:StopTask", "ecs:DescribeTasks"],
-                      resources=[context.arn("ecs", f"task/{inputs.cluster_name}/*")]),
-            Statement(sid="PassTaskRoles", actions=["iam:PassRole"], resources=[inputs.task_role_arn, inputs.execution_role_arn],
-                      conditions=[("StringEquals", "iam:PassedToService", ["ecs-tasks.amazonaws.com"])]),
-            # .sync waits on Step Functions' own managed rule; it is not a resource of this stack.
-            Statement(sid="SyncRule", actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
-                      resources=[context.arn("events", "rule/StepFunctionsGetEventsForECSTaskRule")]),
-            Statement(sid="Notify", actions=["sns:Publish"], resources=[inputs.completion_topic_arn, inputs.error_topic_arn]),
-            Statement(sid="EncryptNotifications", actions=["kms:GenerateDataKey*", "kms:Decrypt"], resources=[inputs.topics_kms_key_arn]),
-            # Log delivery and X-Ray APIs have no resource-level permissions.
-            Statement(sid="LogDelivery", actions=[
-                "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
-                "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups"]),
-            Statement(sid="Tracing", actions=[
-                "xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"]),
-        ])
-        policy = IamRolePolicy(self, "policy", name=f"{names.role('sfn-workflow')}-policy", role=role.role.id, policy=document.json)
-        machine = SfnStateMachine(
-            self, "state-machine", name=names.state_machine, role_arn=role.arn, type="STANDARD",
-            definition=json.dumps(definition(inputs)),
-            logging_configuration=SfnStateMachineLoggingConfiguration(
-                level="ALL", include_execution_data=True, log_destination=log_streams_arn(logs)),
-            tracing_configuration=SfnStateMachineTracingConfiguration(enabled=True),
-            depends_on=[policy],  # the log-destination check runs at create time with the role's policy
+        self._ctx = ctx
+        names = ctx.names
+        # Built from the name: the role's trust policy cannot reference the machine that needs the role.
+        machine_arn = ctx.arn("states", f"stateMachine:{names.state_machine}")
+        logs = ctx.log_group(self, "logs", name=f"/aws/stepfunctions/{names('video-processing')}")
+        # First deployed as a construct of its own beside this one (`workflow-role/`); these are its addresses.
+        first_release = Construct(scope, "workflow-role")
+        self.role = Role(
+            first_release,
+            "role",
+            name=names.role("sfn-workflow"),
+            service="states.amazonaws.com",
+            trust_conditions=[
+                ("StringEquals", "aws:SourceAccount", [ctx.account_id]),
+                ("ArnLike", "aws:SourceArn", [machine_arn]),
+            ],
+            placement=Placement(
+                trust=(first_release, "trust"),
+                policy_document=(self, "policy-doc"),
+                policy=(self, "policy"),
+                attachments=(self, "managed"),
+            ),
         )
-        self.outputs = WorkflowOutputs(state_machine_arn=machine.arn, state_machine_name=machine.name)
+        # What CDK's EcsRunTask(.sync) + SnsPublish grant, scoped to this environment's resources.
+        compute.grant_run(self.role)
+        self.role.add(
+            # .sync waits on Step Functions' own managed rule; it is not a resource of this stack.
+            Statement(
+                sid="SyncRule",
+                actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
+                resources=[ctx.arn("events", "rule/StepFunctionsGetEventsForECSTaskRule")],
+            )
+        )
+        notifications.grant_publish(self.role)
+        self.role.add(
+            # Log delivery and X-Ray APIs have no resource-level permissions.
+            Statement(
+                sid="LogDelivery",
+                actions=[
+                    "logs:CreateLogDelivery",
+                    "logs:GetLogDelivery",
+                    "logs:UpdateLogDelivery",
+                    "logs:DeleteLogDelivery",
+                    "logs:ListLogDeliveries",
+                    "logs:PutResourcePolicy",
+                    "logs:DescribeResourcePolicies",
+                    "logs:DescribeLogGroups",
+                ],
+            ),
+            Statement(
+                sid="Tracing",
+                actions=[
+                    "xray:PutTraceSegments",
+                    "xray:PutTelemetryRecords",
+                    "xray:GetSamplingRules",
+                    "xray:GetSamplingTargets",
+                ],
+            ),
+        )
+        machine = SfnStateMachine(
+            self,
+            "state-machine",
+            name=names.state_machine,
+            role_arn=self.role.arn,
+            type="STANDARD",
+            definition=json.dumps(definition(compute, notifications)),
+            logging_configuration=SfnStateMachineLoggingConfiguration(
+                level="ALL", include_execution_data=True, log_destination=log_streams_arn(logs)
+            ),
+            tracing_configuration=SfnStateMachineTracingConfiguration(enabled=True),
+            depends_on=[self.role.policy],  # the log-destination check runs at create time with the role's policy
+        )
+        self.state_machine_arn: str = machine.arn
+        self.state_machine_name: str = machine.name
+
+    def grant_start_and_read(self, role: Role) -> None:
+        """Start executions, list them, and describe any execution of this state machine."""
+        role.add(
+            Statement(
+                sid="StartAndList",
+                actions=["states:StartExecution", "states:ListExecutions"],
+                resources=[self.state_machine_arn],
+            ),
+            Statement(
+                sid="DescribeExecutions",
+                actions=["states:DescribeExecution"],
+                resources=[self._ctx.arn("states", f"execution:{self.state_machine_name}:*")],
+            ),
+        )
+
+    def grant_task_callbacks(self, role: Role) -> None:
+        """The task-token callbacks. These actions have no resource-level permissions (the token scopes them)."""
+        role.add(
+            Statement(
+                sid="ReportToWorkflow",
+                actions=["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"],
+            )
+        )
 
 
-def definition(inputs: WorkflowInputs) -> dict:
+def definition(compute: Compute, notifications: Notifications) -> dict[str, Any]:
     """The ASL document. Notices use only data that exists on every path (the seed read a missing `$.result`)."""
     return {
         "Comment": "Process one video on ECS Fargate and report the outcome through SNS",
@@ -107,15 +137,15 @@ def definition(inputs: WorkflowInputs) -> dict:
                 "Resource": "arn:aws:states:::ecs:runTask.sync",
                 "Parameters": {
                     # No LaunchType: the cluster's default capacity provider strategy applies.
-                    "Cluster": inputs.cluster_arn,
-                    "TaskDefinition": inputs.task_definition_arn,
+                    "Cluster": compute.cluster_arn,
+                    "TaskDefinition": compute.task_definition_arn,
                     "NetworkConfiguration": {"AwsvpcConfiguration": {
-                        "Subnets": inputs.subnet_ids,
-                        "SecurityGroups": [inputs.security_group_id],
+                        "Subnets": compute.subnet_ids,
+                        "SecurityGroups": [compute.connections.security_group_id],
                         "AssignPublicIp": "DISABLED",
                     }},
                     "Overrides": {"ContainerOverrides": [{
-                        "Name": inputs.container_name,
+                        "Name": compute.container_name,
                         "Environment": [{"Name": "VIDEO_ID", "Value.$": "$.videoId"}],
                     }]},
                 },
@@ -128,7 +158,7 @@ def definition(inputs: WorkflowInputs) -> dict:
                 "Type": "Task",
                 "Resource": "arn:aws:states:::sns:publish",
                 "Parameters": {
-                    "TopicArn": inputs.completion_topic_arn,
+                    "TopicArn": notifications.completion_topic_arn,
                     "Subject": "Video processing completed",
                     "Message": {"status": "SUCCEEDED", "videoId.$": "$.videoId", "execution.$": "$$.Execution.Id"},
                 },
@@ -139,7 +169,7 @@ def definition(inputs: WorkflowInputs) -> dict:
                 "Type": "Task",
                 "Resource": "arn:aws:states:::sns:publish",
                 "Parameters": {
-                    "TopicArn": inputs.error_topic_arn,
+                    "TopicArn": notifications.error_topic_arn,
                     "Subject": "Video processing failed",
                     # $$.Execution.Input and $.error exist on this path even if the input lacked videoId.
                     "Message": {"status": "FAILED", "input.$": "$$.Execution.Input", "execution.$": "$$.Execution.Id",

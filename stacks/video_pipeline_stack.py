@@ -13,112 +13,113 @@ from constructs import Construct
 
 from config.naming import PROJECT
 from config.settings import EnvironmentSettings
-from modules.api import Api
+from modules.account import api_gateway_logging
+from modules.api.infrastructure import Api
 from modules.cache import Cache
-from modules.common import AwsContext
-from modules.compute import Compute, ComputeInputs
+from modules.compute import Compute
+from modules.context import StackContext
 from modules.database import Database
 from modules.network import Network
 from modules.notifications import Notifications
 from modules.secrets import Secrets
 from modules.storage import Storage
-from modules.workflow import Workflow, WorkflowInputs, WorkflowRole
+from modules.workflow import Workflow
 
 
 class VideoPipelineStack(TerraformStack):
-    def __init__(self, scope: Construct, settings: EnvironmentSettings, *, backend: str = "s3",
-                 local_state_dir: Path | None = None) -> None:
+    def __init__(
+        self, scope: Construct, settings: EnvironmentSettings, *, backend: str = "s3", local_state_dir: Path | None = None
+    ) -> None:
         names = settings.names
         super().__init__(scope, names.stack)
         self.settings = settings
         AwsProvider(
-            self, "aws", region=settings.region,
+            self,
+            "aws",
+            region=settings.region,
             # With a pinned account, credentials of any other account fail before the first change.
             allowed_account_ids=[settings.account_id] if settings.account_id else None,
             assume_role=[AwsProviderAssumeRole(role_arn=settings.deploy_role_arn, session_name=names.stack)]
-            if settings.deploy_role_arn else None,
-            default_tags=[AwsProviderDefaultTags(tags={
-                "Project": PROJECT, "Environment": settings.suffix, "Profile": settings.name, "ManagedBy": "cdktf",
-            })],
+            if settings.deploy_role_arn
+            else None,
+            default_tags=[
+                AwsProviderDefaultTags(
+                    tags={
+                        "Project": PROJECT,
+                        "Environment": settings.suffix,
+                        "Profile": settings.name,
+                        "ManagedBy": "cdktf",
+                    }
+                )
+            ],
         )
         self._backend(backend, local_state_dir)
-        context = AwsContext(
+        ctx = StackContext(
+            names=names,
             account_id=DataAwsCallerIdentity(self, "account").account_id,
             partition=DataAwsPartition(self, "partition").partition,
             region=settings.region,
+            log_retention_days=settings.log_retention_days,
+            protected=settings.protect_stateful,
         )
-        retention, protected = settings.log_retention_days, settings.protect_stateful
 
-        network = Network(self, "network", names=names, settings=settings.network, log_retention_days=retention).outputs
-        secrets = Secrets(self, "secrets", names=names, settings=settings.secrets, context=context).outputs
+        network = Network(self, "network", ctx=ctx, settings=settings.network)
+
+        # Data tier: isolated subnets; each store listens on its own port.
+        secrets = Secrets(self, "secrets", ctx=ctx, settings=settings.secrets)
         database = Database(
-            self, "database", names=names, settings=settings.database, context=context,
-            subnet_ids=network.isolated_subnet_ids, security_group_id=network.rds_security_group_id,
-            kms_key_arn=secrets.kms_key_arn, log_retention_days=retention, protected=protected,
-        ).outputs
-        cache = Cache(
-            self, "cache", names=names, settings=settings.cache, subnet_ids=network.isolated_subnet_ids,
-            security_group_id=network.redis_security_group_id, log_retention_days=retention, protected=protected,
-        ).outputs
-        storage = Storage(
-            self, "storage", names=names, settings=settings.storage, subnet_ids=network.private_subnet_ids,
-            security_group_id=network.efs_security_group_id, protected=protected,
-        ).outputs
+            self, "database", ctx=ctx, settings=settings.database, network=network, secrets_kms_key_arn=secrets.kms_key_arn
+        )
+        cache = Cache(self, "cache", ctx=ctx, settings=settings.cache, network=network)
+        storage = Storage(self, "storage", ctx=ctx, settings=settings.storage, network=network)
 
-        workflow_role = WorkflowRole(self, "workflow-role", names=names, context=context)
-        notifications = Notifications(
-            self, "notifications", names=names, settings=settings.notifications, context=context,
-            publisher_role_arn=workflow_role.arn,
-        ).outputs
+        # Processing tier: the task reaches the data tier; the workflow runs it and notifies.
+        notifications = Notifications(self, "notifications", ctx=ctx, settings=settings.notifications)
         compute = Compute(
-            self, "compute", names=names, settings=settings.compute, context=context,
-            inputs=ComputeInputs(
-                db_address=database.address, db_resource_id=database.resource_id, db_username=database.username,
-                db_secret_arn=database.master_secret_arn, redis_endpoint=cache.primary_endpoint, redis_port=cache.port,
-                file_system_id=storage.file_system_id, file_system_arn=storage.file_system_arn,
-                access_point_id=storage.access_point_id, access_point_arn=storage.access_point_arn,
-                secrets_kms_key_arn=secrets.kms_key_arn,
-            ),
-            log_retention_days=retention,
-        ).outputs
-        workflow = Workflow(
-            self, "workflow", names=names, context=context, role=workflow_role, log_retention_days=retention,
-            inputs=WorkflowInputs(
-                cluster_arn=compute.cluster_arn, cluster_name=compute.cluster_name,
-                task_definition_arn=compute.task_definition_arn, container_name=compute.container_name,
-                task_role_arn=compute.task_role_arn, execution_role_arn=compute.execution_role_arn,
-                subnet_ids=network.private_subnet_ids, security_group_id=network.ecs_security_group_id,
-                completion_topic_arn=notifications.completion_topic_arn, error_topic_arn=notifications.error_topic_arn,
-                topics_kms_key_arn=notifications.kms_key_arn,
-            ),
-        ).outputs
-        api = Api(
-            self, "api", names=names, settings=settings.api, context=context, environment=settings.suffix,
-            state_machine_arn=workflow.state_machine_arn, state_machine_name=workflow.state_machine_name,
-            api_secret_id=secrets.api_secret_id, log_retention_days=retention,
-        ).outputs
+            self,
+            "compute",
+            ctx=ctx,
+            settings=settings.compute,
+            network=network,
+            database=database,
+            cache=cache,
+            storage=storage,
+        )
+        for store in (database, cache, storage):
+            store.allow_from(compute)
+        database.grant_connect(compute.task_role)
+        storage.grant_mount(compute.task_role)
+        workflow = Workflow(self, "workflow", ctx=ctx, compute=compute, notifications=notifications)
+        workflow.grant_task_callbacks(compute.task_role)
 
-        self._outputs({
-            "vpc_id": (network.vpc_id, "VPC id"),
-            "private_subnet_ids": (network.private_subnet_ids, "Private (NAT egress) subnet ids"),
-            "isolated_subnet_ids": (network.isolated_subnet_ids, "Isolated subnet ids (data tier)"),
-            "rds_endpoint": (database.address, "RDS PostgreSQL endpoint address"),
-            "db_secret_arn": (database.master_secret_arn, "RDS-managed master credentials secret ARN"),
-            "redis_primary_endpoint": (cache.primary_endpoint, "ElastiCache Redis primary endpoint (TLS)"),
-            "redis_port": (cache.port, "ElastiCache Redis port"),
-            "efs_file_system_id": (storage.file_system_id, "EFS file system id"),
-            "efs_access_point_id": (storage.access_point_id, "EFS access point for the processing tasks"),
-            "ecs_cluster_name": (compute.cluster_name, "ECS cluster name"),
-            "task_definition_arn": (compute.task_definition_arn, "Video-processor task definition ARN"),
-            "state_machine_arn": (workflow.state_machine_arn, "Step Functions state machine ARN"),
-            "state_machine_name": (workflow.state_machine_name, "Step Functions state machine name"),
-            "completion_topic_arn": (notifications.completion_topic_arn, "SNS topic for completed videos"),
-            "error_topic_arn": (notifications.error_topic_arn, "SNS topic for failed videos"),
-            "api_url": (api.url, "API stage URL (send the key in the x-api-key header)"),
-            "api_key_id": (api.api_key_id, "API key id"),
-            "api_secret_arn": (secrets.api_secret_arn, "Secrets Manager secret holding the API key value"),
-            "api_function_name": (api.function_name, "Lambda function behind the API"),
-        })
+        # API: starts and follows the workflow.
+        api = Api(self, "api", ctx=ctx, settings=settings.api, workflow=workflow, secrets=secrets)
+        if settings.api.manage_account_logging_role:
+            api.log_after(api_gateway_logging(api, ctx))
+
+        self._outputs(
+            {
+                "vpc_id": (network.vpc_id, "VPC id"),
+                "private_subnet_ids": (network.private_subnet_ids, "Private (NAT egress) subnet ids"),
+                "isolated_subnet_ids": (network.isolated_subnet_ids, "Isolated subnet ids (data tier)"),
+                "rds_endpoint": (database.address, "RDS PostgreSQL endpoint address"),
+                "db_secret_arn": (database.master_secret_arn, "RDS-managed master credentials secret ARN"),
+                "redis_primary_endpoint": (cache.primary_endpoint, "ElastiCache Redis primary endpoint (TLS)"),
+                "redis_port": (cache.port, "ElastiCache Redis port"),
+                "efs_file_system_id": (storage.file_system_id, "EFS file system id"),
+                "efs_access_point_id": (storage.access_point_id, "EFS access point for the processing tasks"),
+                "ecs_cluster_name": (compute.cluster_name, "ECS cluster name"),
+                "task_definition_arn": (compute.task_definition_arn, "Video-processor task definition ARN"),
+                "state_machine_arn": (workflow.state_machine_arn, "Step Functions state machine ARN"),
+                "state_machine_name": (workflow.state_machine_name, "Step Functions state machine name"),
+                "completion_topic_arn": (notifications.completion_topic_arn, "SNS topic for completed videos"),
+                "error_topic_arn": (notifications.error_topic_arn, "SNS topic for failed videos"),
+                "api_url": (api.url, "API stage URL (send the key in the x-api-key header)"),
+                "api_key_id": (api.api_key_id, "API key id"),
+                "api_secret_arn": (secrets.api_secret_arn, "Secrets Manager secret holding the API key value"),
+                "api_function_name": (api.function_name, "Lambda function behind the API"),
+            }
+        )
 
     def _backend(self, kind: str, local_state_dir: Path | None) -> None:
         names, settings = self.settings.names, self.settings

@@ -14,6 +14,7 @@ import pytest
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 ADHOC = "pr123"
+SUFFIXES = ("dev", "staging", "prod", "pr123")  # TEMP until merge
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ import zipfile
 from pathlib import Path
 
 from modules import packaging
-from modules.api import FUNCTION_SOURCE
+from modules.api.infrastructure import RUNTIME as FUNCTION_SOURCE
 
 
 def copy_sources(target: Path, *, mtime: float, mode: int) -> Path:
@@ -37,7 +37,7 @@ def test_package_holds_only_the_handler_modules_with_fixed_metadata(tmp_path):
     with zipfile.ZipFile(tmp_path / "p.zip") as archive:
         infos = archive.infolist()
         contents = {info.filename: archive.read(info) for info in infos}
-    assert [i.filename for i in infos] == ["__init__.py", "handler.py"]  # no tests, bytecode or README
+    assert [i.filename for i in infos] == ["__init__.py", "handler.py", "routes.py"]  # no tests, bytecode, README
     assert {(i.date_time, i.external_attr >> 16, i.compress_type) for i in infos} == {
         (packaging.FIXED_TIME, 0o100644, zipfile.ZIP_STORED)}
     assert contents == packaging.function_sources(FUNCTION_SOURCE)

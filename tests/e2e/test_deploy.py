@@ -885,7 +885,7 @@ def api_event(method: str, resource: str, path: str, body: dict | None = None,
 def test_03_lambda_handler_drives_state_machine(e2e: E2E, suffix: str, monkeypatch: pytest.MonkeyPatch) -> None:
     # moto runs Lambda code only inside Docker (see the next test), so the handler runs here, in-process, with the
     # environment the deployed function has and boto3 pointed at the emulator.
-    from functions.video_api import handler as video_api
+    from modules.api.runtime import handler as video_api
 
     deployment = e2e.deployments[suffix]
     deployment.require_applied()

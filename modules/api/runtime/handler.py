@@ -1,7 +1,7 @@
 """Video pipeline API: start and inspect Step Functions executions per video.
 
 Entry point ``handler.handler`` for an API Gateway REST API (AWS_PROXY, payload v1).
-Deployed as the ``functions/video_api`` folder on its own, so only stdlib + boto3.
+Deployed as this folder on its own (see ``routes.py`` for the routes), so only stdlib + boto3.
 """
 from __future__ import annotations
 
@@ -14,10 +14,16 @@ import os
 import re
 import uuid
 from datetime import datetime
+from collections.abc import Callable
 from typing import Any
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
+
+try:
+    from . import routes  # imported as a package: tests, the infrastructure
+except ImportError:  # Lambda: the package's folder is the root of sys.path
+    import routes  # type: ignore[no-redef]
 
 logger = logging.getLogger(__name__)
 logger.setLevel(logging.INFO)
@@ -145,27 +151,25 @@ def get_metadata(event: dict[str, Any]) -> dict[str, Any]:
         {
             "service": os.environ.get("SERVICE_NAME", "video-pipeline"),
             "environment": os.environ.get("ENVIRONMENT", ""),
-            "version": os.environ.get("SERVICE_VERSION", "1.0.0"),
+            "version": os.environ.get("SERVICE_VERSION", routes.SERVICE_VERSION),
         },
     )
 
 
-ROUTES = {
-    "/videos": {"POST": start_video},
-    "/videos/{videoId}": {"GET": get_video},
-    "/metadata": {"GET": get_metadata},
-}
+Action = Callable[[dict[str, Any]], dict[str, Any]]
+ACTIONS: dict[str, Action] = {"start_video": start_video, "get_video": get_video, "get_metadata": get_metadata}
 
 
 def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     # REST API proxy events carry the matched resource template; fall back to the raw path.
     resource = event.get("resource") or event.get("path") or ""
-    methods = ROUTES.get(resource)
+    methods = routes.ROUTES.get(resource)
     if methods is None:
         return _error(404, "not found")
-    action = methods.get(str(event.get("httpMethod", "")).upper())
-    if action is None:
+    name = methods.get(str(event.get("httpMethod", "")).upper())
+    if name is None:
         return _error(405, "method not allowed", {"Allow": ", ".join(methods)})
+    action = ACTIONS[name]
     try:
         return action(event)
     except BadRequest as exc:

@@ -1,0 +1,228 @@
+"""REST API with a Lambda backend (`runtime/`): start processing, follow it, read metadata.
+
+Every method requires the API key; the key's value is kept in the Secrets module's API-key secret so
+consumers read it from Secrets Manager."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from cdktf import Fn, TerraformResource
+from cdktf_cdktf_provider_aws.api_gateway_api_key import ApiGatewayApiKey
+from cdktf_cdktf_provider_aws.api_gateway_deployment import ApiGatewayDeployment
+from cdktf_cdktf_provider_aws.api_gateway_integration import ApiGatewayIntegration
+from cdktf_cdktf_provider_aws.api_gateway_method import ApiGatewayMethod
+from cdktf_cdktf_provider_aws.api_gateway_method_settings import ApiGatewayMethodSettings, ApiGatewayMethodSettingsSettings
+from cdktf_cdktf_provider_aws.api_gateway_resource import ApiGatewayResource
+from cdktf_cdktf_provider_aws.api_gateway_rest_api import ApiGatewayRestApi, ApiGatewayRestApiEndpointConfiguration
+from cdktf_cdktf_provider_aws.api_gateway_stage import ApiGatewayStage, ApiGatewayStageAccessLogSettings
+from cdktf_cdktf_provider_aws.api_gateway_usage_plan import (
+    ApiGatewayUsagePlan,
+    ApiGatewayUsagePlanApiStages,
+    ApiGatewayUsagePlanThrottleSettings,
+)
+from cdktf_cdktf_provider_aws.api_gateway_usage_plan_key import ApiGatewayUsagePlanKey
+from cdktf_cdktf_provider_aws.lambda_function import LambdaFunction, LambdaFunctionEnvironment, LambdaFunctionTracingConfig
+from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
+from constructs import Construct
+
+from config.settings import ApiSettings
+from modules.api.runtime import routes
+from modules.context import StackContext, log_streams_arn
+from modules.iam import Role, Statement
+from modules.packaging import lambda_code
+from modules.secrets import Secrets
+from modules.workflow import Workflow
+
+RUNTIME = Path(__file__).resolve().parent / "runtime"
+
+# API Gateway access log fields, one JSON object per request.
+ACCESS_LOG_FORMAT = json.dumps(
+    {
+        "requestId": "$context.requestId",
+        "ip": "$context.identity.sourceIp",
+        "apiKeyId": "$context.identity.apiKeyId",
+        "requestTime": "$context.requestTime",
+        "httpMethod": "$context.httpMethod",
+        "resourcePath": "$context.resourcePath",
+        "status": "$context.status",
+        "responseLength": "$context.responseLength",
+        "integrationError": "$context.integration.error",
+        "xrayTraceId": "$context.xrayTraceId",
+    },
+    separators=(",", ":"),
+)
+
+
+def _slug(path: str) -> str:
+    """A construct-id fragment for an API path: `/videos/{videoId}` -> `-videos-videoId`."""
+    return path.replace("/", "-").replace("{", "").replace("}", "")
+
+
+class Api(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        ctx: StackContext,
+        settings: ApiSettings,
+        workflow: Workflow,
+        secrets: Secrets,
+    ) -> None:
+        super().__init__(scope, id_)
+        names = ctx.names
+        self.function_role = Role(
+            self, "function-role", name=names.role("video-api-handler"), service="lambda.amazonaws.com"
+        )
+        workflow.grant_start_and_read(self.function_role)
+        function = self._function(ctx, workflow)
+
+        api = ApiGatewayRestApi(
+            self,
+            "rest-api",
+            name=names("video-metadata-api"),
+            description="Start and follow video processing",
+            endpoint_configuration=ApiGatewayRestApiEndpointConfiguration(types=["REGIONAL"]),
+        )
+        api.add_override("lifecycle.create_before_destroy", True)  # a replacement API exists before the old one goes
+        parents = {"": api.root_resource_id}
+        # A redeployment follows any change of the routes (runtime/routes.py) or of the API's resources.
+        definition: list[str] = [hashlib.sha256(json.dumps(routes.pairs()).encode()).hexdigest()]
+        for path, http_method in routes.pairs():
+            parent_path = ""
+            for part in path.strip("/").split("/"):
+                current = f"{parent_path}/{part}"
+                if current not in parents:
+                    resource = ApiGatewayResource(
+                        self,
+                        f"resource{_slug(current)}",
+                        rest_api_id=api.id,
+                        parent_id=parents[parent_path],
+                        path_part=part,
+                    )
+                    parents[current] = resource.id
+                    definition.append(resource.id)
+                parent_path = current
+            label = f"{http_method.lower()}{_slug(path)}"
+            parameters = {f"method.request.path.{p[1:-1]}": True for p in path.split("/") if p.startswith("{")}
+            method = ApiGatewayMethod(
+                self,
+                f"method-{label}",
+                rest_api_id=api.id,
+                resource_id=parents[path],
+                http_method=http_method,
+                authorization="NONE",
+                api_key_required=True,
+                request_parameters=parameters or None,
+            )
+            integration = ApiGatewayIntegration(
+                self,
+                f"integration-{label}",
+                rest_api_id=api.id,
+                resource_id=parents[path],
+                http_method=method.http_method,
+                type="AWS_PROXY",
+                integration_http_method="POST",
+                uri=function.invoke_arn,
+            )
+            definition += [method.id, integration.id, integration.uri]
+
+        deployment = ApiGatewayDeployment(
+            self,
+            "deployment",
+            rest_api_id=api.id,
+            triggers={"redeployment": Fn.sha1(Fn.jsonencode(definition))},
+        )
+        deployment.add_override("lifecycle.create_before_destroy", True)
+
+        access_logs = ctx.log_group(self, "access-logs", name=f"/aws/apigateway/{names('video-metadata-api')}")
+        self._stage = stage = ApiGatewayStage(
+            self,
+            "stage",
+            rest_api_id=api.id,
+            deployment_id=deployment.id,
+            stage_name=settings.stage_name,
+            xray_tracing_enabled=True,
+            access_log_settings=ApiGatewayStageAccessLogSettings(destination_arn=access_logs.arn, format=ACCESS_LOG_FORMAT),
+        )
+        # API Gateway writes execution logs here itself; creating it sets retention and removes it on destroy.
+        ctx.log_group(self, "execution-logs", name=f"API-Gateway-Execution-Logs_{api.id}/{settings.stage_name}")
+        ApiGatewayMethodSettings(
+            self,
+            "method-settings",
+            rest_api_id=api.id,
+            stage_name=stage.stage_name,
+            method_path="*/*",
+            settings=ApiGatewayMethodSettingsSettings(
+                metrics_enabled=True,
+                data_trace_enabled=False,
+                logging_level="ERROR",
+                throttling_rate_limit=settings.throttle_rate_limit,
+                throttling_burst_limit=settings.throttle_burst_limit,
+            ),
+        )
+        LambdaPermission(
+            self,
+            "invoke-permission",
+            statement_id="AllowApiGatewayInvoke",
+            action="lambda:InvokeFunction",
+            function_name=function.function_name,
+            principal="apigateway.amazonaws.com",
+            source_arn=f"{api.execution_arn}/{settings.stage_name}/*/*",
+        )
+
+        key = ApiGatewayApiKey(self, "api-key", name=names("video-metadata-key"), enabled=True)
+        plan = ApiGatewayUsagePlan(
+            self,
+            "usage-plan",
+            name=names("video-metadata-plan"),
+            api_stages=[ApiGatewayUsagePlanApiStages(api_id=api.id, stage=stage.stage_name)],
+            throttle_settings=ApiGatewayUsagePlanThrottleSettings(
+                rate_limit=settings.throttle_rate_limit, burst_limit=settings.throttle_burst_limit
+            ),
+        )
+        ApiGatewayUsagePlanKey(self, "usage-plan-key", key_id=key.id, key_type="API_KEY", usage_plan_id=plan.id)
+        # Consumers read the key from Secrets Manager instead of the API Gateway console.
+        secrets.store_api_key(self, "api-secret-value", value=key.value)
+
+        self.url: str = stage.invoke_url
+        self.api_key_id: str = key.id
+        self.rest_api_id: str = api.id
+        self.function_name: str = function.function_name
+
+    def log_after(self, account: TerraformResource) -> None:
+        """The stage turns logging on: it must wait for the account's logging role when this stack sets it."""
+        # A plain address, as `depends_on=` in a constructor writes it (`fqn` would render as `${...}`).
+        self._stage.depends_on = [f"{account.terraform_resource_type}.{account.friendly_unique_id}"]
+
+    def _function(self, ctx: StackContext, workflow: Workflow) -> LambdaFunction:
+        logs = ctx.log_group(self, "function-logs", name=f"/aws/lambda/{ctx.names.lambda_function}")
+        self.function_role.add(
+            Statement(sid="Logs", actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[log_streams_arn(logs)]),
+            Statement(sid="Tracing", actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"]),  # no resource-level
+        )
+        code = lambda_code(self, "code", source=RUNTIME, name="video-api.zip")
+        return LambdaFunction(
+            self,
+            "function",
+            function_name=ctx.names.lambda_function,
+            role=self.function_role.arn,
+            runtime="python3.12",
+            handler="handler.handler",
+            filename=code.path,
+            source_code_hash=Fn.filebase64sha256(code.path),
+            timeout=10,
+            memory_size=256,
+            environment=LambdaFunctionEnvironment(
+                variables={
+                    "STATE_MACHINE_ARN": workflow.state_machine_arn,
+                    "ENVIRONMENT": ctx.environment,
+                    "SERVICE_VERSION": routes.SERVICE_VERSION,
+                }
+            ),
+            tracing_config=LambdaFunctionTracingConfig(mode="Active"),
+            depends_on=[logs, self.function_role.policy],
+        )

@@ -1,0 +1,164 @@
+"""Module contracts, one construct at a time in a bare stack: owners grant access and open their own ports."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+
+from config.naming import Names
+from config.settings import load_environments
+
+ACCOUNT, REGION = "123456789012", "ap-northeast-1"
+
+
+@pytest.fixture(scope="module")
+def kit():
+    """The classes, imported lazily (they load the provider bindings), and a settings profile to build from."""
+    from modules.context import StackContext  # first: installs the fast provider-bindings loader
+    from cdktf import TerraformStack, Testing
+    from cdktf_cdktf_provider_aws.provider import AwsProvider
+
+    def bare_stack():
+        stack = TerraformStack(Testing.app(), "bare")
+        AwsProvider(stack, "aws", region=REGION)
+        return stack
+
+    ctx = StackContext(
+        names=Names("t"), account_id=ACCOUNT, partition="aws", region=REGION, log_retention_days=7, protected=False
+    )
+    [dev] = [env for env in load_environments(environ={}) if env.suffix == "dev"]
+    return bare_stack, ctx, dev, Testing
+
+
+def synth(Testing, stack, *, validate: bool = False) -> dict:
+    return json.loads(Testing.synth(stack, run_validations=validate))
+
+
+def document(stack_json: dict, policy_ref: str) -> list[dict]:
+    name = policy_ref.removeprefix("${data.aws_iam_policy_document.").removesuffix(".json}")
+    return stack_json["data"]["aws_iam_policy_document"][name]["statement"]
+
+
+@pytest.fixture(scope="module")
+def data_tier(kit):
+    """Network, database, storage, notifications and two roles, wired by grants only."""
+    from modules.database import Database
+    from modules.iam import Role
+    from modules.network import Network
+    from modules.notifications import Notifications
+    from modules.storage import Storage
+
+    bare_stack, ctx, dev, Testing = kit
+    stack = bare_stack()
+    network = Network(stack, "network", ctx=ctx, settings=dev.network)
+    database = Database(stack, "database", ctx=ctx, settings=dev.database, network=network, secrets_kms_key_arn=None)
+    storage = Storage(stack, "storage", ctx=ctx, settings=dev.storage, network=network)
+    notifications = Notifications(stack, "notifications", ctx=ctx, settings=dev.notifications)
+
+    class Client:
+        connections = network.security_group("client", name_base="ecs-tasks", description="client", label="clients")
+
+    client, other = Client(), Client()
+    other.connections = network.security_group("other", name_base="vpc", description="other", label="others")
+    database.allow_from(client)
+    database.allow_from(other)
+
+    reader = Role(stack, "reader", name="reader", service="ecs-tasks.amazonaws.com")
+    database.grant_connect(reader)
+    storage.grant_mount(reader)
+    publisher = Role(stack, "publisher", name="publisher", service="states.amazonaws.com")
+    second = Role(stack, "second", name="second", service="lambda.amazonaws.com")
+    notifications.grant_publish(publisher)
+    notifications.grant_publish(second)
+    return synth(Testing, stack, validate=True)
+
+
+def role_policy(stack_json: dict, role_name: str) -> list[dict]:
+    [policy] = [p for p in stack_json["resource"]["aws_iam_role_policy"].values() if p["name"] == f"{role_name}-policy"]
+    return document(stack_json, policy["policy"])
+
+
+def test_grants_land_in_one_policy_in_the_order_given(data_tier):
+    assert [s["sid"] for s in role_policy(data_tier, "reader")] == ["ConnectAsDbUser", "MountEfsThroughAccessPoint"]
+    per_role = Counter(p["role"] for p in data_tier["resource"]["aws_iam_role_policy"].values())
+    assert set(per_role.values()) == {1} and len(per_role) == 4  # flow logs, reader, publisher, second
+
+
+def test_grant_connect_names_this_instance_and_user(data_tier):
+    [connect, _] = role_policy(data_tier, "reader")
+    [instance_name] = data_tier["resource"]["aws_db_instance"]
+    assert connect["resources"] == [
+        f"arn:aws:rds-db:{REGION}:{ACCOUNT}:dbuser:${{aws_db_instance.{instance_name}.resource_id}}/postgres"
+    ]
+
+
+def test_allow_from_opens_the_owners_port_to_each_peer_group_only(data_tier):
+    groups = {ref: g["name"] for ref, g in data_tier["resource"]["aws_security_group"].items()}
+    rules = sorted(
+        (
+            groups[r["security_group_id"].split(".")[1]],
+            r["from_port"],
+            r["to_port"],
+            groups[r["referenced_security_group_id"].split(".")[1]],
+            r["description"],
+        )
+        for r in data_tier["resource"]["aws_vpc_security_group_ingress_rule"].values()
+    )
+    assert rules == [
+        ("rds-t", 5432, 5432, "ecs-tasks-t", "PostgreSQL from clients"),
+        ("rds-t", 5432, 5432, "vpc-t", "PostgreSQL from others"),
+    ]
+
+
+def test_every_publisher_is_allowed_and_everyone_else_denied(data_tier):
+    roles = {f"${{aws_iam_role.{ref}.arn}}" for ref, r in data_tier["resource"]["aws_iam_role"].items()
+             if r["name"] in ("publisher", "second")}
+    assert len(roles) == 2
+    for topic_policy in data_tier["resource"]["aws_sns_topic_policy"].values():
+        allow, deny = document(data_tier, topic_policy["policy"])
+        assert set(allow["principals"][0]["identifiers"]) == roles
+        assert deny["effect"] == "Deny" and set(deny["condition"][0]["values"]) == roles
+    [key_policy] = data_tier["resource"]["aws_kms_key_policy"].values()
+    [publishers] = [s for s in document(data_tier, key_policy["policy"]) if s["sid"] == "WorkflowPublishes"]
+    assert set(publishers["principals"][0]["identifiers"]) == roles
+
+
+def test_a_role_that_no_module_granted_anything_fails_the_synth(kit):
+    from modules.iam import Role
+
+    bare_stack, _, _, Testing = kit
+    stack = bare_stack()
+    Role(stack, "idle", name="idle-role", service="lambda.amazonaws.com")
+    with pytest.raises(Exception, match="role idle-role: inline policy without statements"):
+        synth(Testing, stack, validate=True)
+
+
+def test_topics_nobody_may_publish_to_fail_the_synth(kit):
+    from modules.notifications import Notifications
+
+    bare_stack, ctx, dev, Testing = kit
+    stack = bare_stack()
+    Notifications(stack, "notifications", ctx=ctx, settings=dev.notifications)
+    with pytest.raises(Exception, match="no role may publish"):
+        synth(Testing, stack, validate=True)
+
+
+def test_a_managed_policy_only_role_refuses_statements(kit):
+    from modules.iam import Role, Statement
+
+    bare_stack, _, _, _ = kit
+    role = Role(bare_stack(), "managed", name="managed", service="x.amazonaws.com", inline_policy=False)
+    with pytest.raises(ValueError, match="role managed has no inline policy"):
+        role.add(Statement(actions=["s3:GetObject"]))
+
+
+def test_a_client_group_has_no_port_to_open(kit):
+    from modules.network import Network
+
+    bare_stack, ctx, dev, _ = kit
+    network = Network(bare_stack(), "network", ctx=ctx, settings=dev.network)
+    client = network.security_group("client", name_base="ecs-tasks", description="client", label="clients")
+    with pytest.raises(ValueError, match="security group 'client' has no port to open"):
+        client.allow_from(client)
