@@ -59,6 +59,20 @@ def test_stateful_resources_keep_their_addresses(stacks, suffix):
     assert not new, f"{suffix}: new stateful resources {new}: pin them in tests/stateful_addresses.json"
 
 
+def test_a_moved_block_written_by_move_from_id_counts_as_kept():
+    from modules.context import StackContext  # noqa: F401  (first: the fast provider-bindings loader)
+    from cdktf import TerraformStack, Testing
+    from cdktf_cdktf_provider_aws.provider import AwsProvider
+    from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
+
+    stack = TerraformStack(Testing.app(), "bare")
+    AwsProvider(stack, "aws", region="ap-northeast-1")
+    SnsTopic(stack, "renamed", name="notices").move_from_id("aws_sns_topic.notifications_completion_8E84A537")
+    synthesized = json.loads(Testing.synth(stack))
+    assert moved_from(synthesized) == {"aws_sns_topic.notifications_completion_8E84A537"}
+    assert stateful_addresses(synthesized) == ["aws_sns_topic.renamed"]
+
+
 if __name__ == "__main__":  # print the current addresses, to update the pins deliberately
     from main import synthesize  # noqa: E402  (loads the provider bindings)
     from config.settings import load_environments
