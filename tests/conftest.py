@@ -1,4 +1,4 @@
-"""Synthesize every environment once per test session; tests read the parsed JSON."""
+"""Synthesize every environment once per test session; tests read the parsed JSON with tests/helpers.py."""
 from __future__ import annotations
 
 import hashlib
@@ -11,17 +11,29 @@ from pathlib import Path
 
 import pytest
 
+# Assertion messages inside the helpers, too (they are imported by the test modules).
+pytest.register_assert_rewrite("tests.helpers")
+
+from config.settings import EnvironmentSettings, load_environments  # noqa: E402  (no provider bindings: cheap)
+
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 ADHOC = "pr123"
-SUFFIXES = ("dev", "staging", "prod", "pr123")  # TEMP until merge
+
+# The one list of environments the tests synthesize and parametrize over: every environment of the settings file, in
+# its order, then the ad-hoc stack. Parametrize ids are these suffixes (the snapshot files are named after them).
+ENVIRONMENTS: list[EnvironmentSettings] = load_environments(adhoc_suffix=ADHOC, environ={})
+SUFFIXES: list[str] = [env.suffix for env in ENVIRONMENTS]
+
+# Environments of a kind, chosen by their settings where a test needs one.
+PROTECTED = next(env for env in ENVIRONMENTS if env.protect_stateful)                # prevent_destroy, backups: prod
+UNPROTECTED = next(env for env in ENVIRONMENTS if not env.protect_stateful)          # the first one without: dev
+ADHOC_ENVIRONMENT = next(env for env in ENVIRONMENTS if env.adhoc)                   # ENVIRONMENT_SUFFIX's stack
 
 
 @pytest.fixture(scope="session")
-def environments():
-    from config.settings import load_environments
-
-    return {env.suffix: env for env in load_environments(adhoc_suffix=ADHOC, environ={})}
+def environments() -> dict[str, EnvironmentSettings]:
+    return {env.suffix: env for env in ENVIRONMENTS}
 
 
 @pytest.fixture(scope="session")
@@ -40,41 +52,13 @@ def stack_dir(synth_dir: Path, suffix: str) -> Path:
 
 @pytest.fixture(scope="session")
 def synthesized(environments, synth_dir) -> dict[str, str]:
-    """Terraform JSON per suffix (dev, staging, prod, pr123)."""
+    """Terraform JSON per suffix (SUFFIXES)."""
     return {suffix: (stack_dir(synth_dir, suffix) / "cdk.tf.json").read_text() for suffix in environments}
 
 
 @pytest.fixture(scope="session")
 def stacks(synthesized) -> dict[str, dict]:
     return {suffix: json.loads(text) for suffix, text in synthesized.items()}
-
-
-def resources(stack: dict, type_: str) -> dict[str, dict]:
-    """All resources of one Terraform type, by logical name."""
-    return stack.get("resource", {}).get(type_, {})
-
-
-def data_sources(stack: dict, type_: str) -> dict[str, dict]:
-    return stack.get("data", {}).get(type_, {})
-
-
-def only(stack: dict, type_: str) -> dict:
-    items = resources(stack, type_)
-    assert len(items) == 1, f"expected one {type_}, found {sorted(items)}"
-    return next(iter(items.values()))
-
-
-def policy_statements(stack: dict, ref: str) -> list[dict]:
-    """Statements of the aws_iam_policy_document a `${data.aws_iam_policy_document.X.json}` ref names."""
-    name = ref.split(".")[2]
-    return data_sources(stack, "aws_iam_policy_document")[name]["statement"]
-
-
-def role_statements(stack: dict, role_name: str) -> dict[str, dict]:
-    """The inline policy statements of the IAM role named `role_name`, by Sid."""
-    role_key = next(k for k, r in resources(stack, "aws_iam_role").items() if r["name"] == role_name)
-    policy = next(p for p in resources(stack, "aws_iam_role_policy").values() if f".{role_key}." in p["role"])
-    return {s["sid"]: s for s in policy_statements(stack, policy["policy"])}
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,7 @@ Terraform references (`${aws_sns_topic.x.arn}`) are replaced by well-formed samp
 service, so parliament checks that each action matches the resource types it is granted on."""
 from __future__ import annotations
 
-import re
+from tests.helpers import REFERENCE, find_all, referenced
 
 SAMPLE_ACCOUNT = "123456789012"
 SAMPLE_REGION = "ap-northeast-1"
@@ -26,11 +26,10 @@ SAMPLE_ARNS = {
     "aws_api_gateway_rest_api": "arn:aws:execute-api:{r}:{a}:{n}",
     "aws_lambda_function": "arn:aws:lambda:{r}:{a}:function:{n}",
 }
-_REF = re.compile(r"\$\{(data\.)?([a-z0-9_]+)\.([A-Za-z0-9_-]+)\.([a-z_\[\]0-9.]+)\}")
 
 
-def _sample(match: re.Match) -> str:
-    data, type_, name, attribute = match.groups()
+def _sample(match) -> str:
+    data, type_, name, attribute = match["data"], match["type"], match["name"], match["attribute"]
     if data and type_ == "aws_caller_identity":
         return SAMPLE_ACCOUNT
     if data and type_ == "aws_partition":
@@ -46,7 +45,7 @@ def _sample(match: re.Match) -> str:
 
 def resolve(value):
     if isinstance(value, str):
-        return _REF.sub(_sample, value)
+        return REFERENCE.sub(_sample, value)
     if isinstance(value, list):
         return [resolve(v) for v in value]
     return value
@@ -69,10 +68,9 @@ def to_iam_json(document: dict) -> dict:
 
 
 def identity_policies(stack: dict) -> dict[str, dict]:
-    """The policy documents attached to roles as inline policies (identity-based), by data-block name."""
-    names = {ref["policy"].split(".")[2] for ref in stack["resource"].get("aws_iam_role_policy", {}).values()}
-    documents = stack["data"]["aws_iam_policy_document"]
-    return {name: to_iam_json(documents[name]) for name in sorted(names)}
+    """The policy documents attached to roles as inline policies (identity-based), by the inline policy's name."""
+    return {policy["name"]: to_iam_json(referenced(stack, policy["policy"], "json"))
+            for policy in find_all(stack, "aws_iam_role_policy")}
 
 
 # parliament flags ARN values under StringEquals; AWS documents StringEquals for these String-typed keys.

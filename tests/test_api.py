@@ -2,110 +2,149 @@ import json
 
 import pytest
 
-from tests.conftest import only, resources, role_statements
+from tests.conftest import ENVIRONMENTS, PROTECTED, SUFFIXES, UNPROTECTED
+from tests.helpers import address, arn, find, find_all, reference_to, referenced, role_statements
 
-ALL = ["dev", "staging", "prod", "pr123"]
 
-
-@pytest.mark.parametrize("suffix", ALL)
+@pytest.mark.parametrize("suffix", SUFFIXES)
 def test_routes_methods_and_proxy_integrations_all_require_the_key(stacks, suffix):
     stack = stacks[suffix]
-    paths = sorted(r["path_part"] for r in resources(stack, "aws_api_gateway_resource").values())
-    assert paths == ["metadata", "videos", "{videoId}"]
-    methods = resources(stack, "aws_api_gateway_method")
-    assert sorted(m["http_method"] for m in methods.values()) == ["GET", "GET", "POST"]
-    assert all(m["api_key_required"] is True and m["authorization"] == "NONE" for m in methods.values())
-    integrations = resources(stack, "aws_api_gateway_integration").values()
-    assert len(integrations) == 3
-    assert all(i["type"] == "AWS_PROXY" and i["integration_http_method"] == "POST" and i["uri"].endswith(".invoke_arn}") for i in integrations)
-    get_video = next(m for k, m in methods.items() if "get-videos-videoId" in k)
+    api = find(stack, "aws_api_gateway_rest_api")
+    videos = find(stack, "aws_api_gateway_resource", path_part="videos")
+    video = find(stack, "aws_api_gateway_resource", path_part="{videoId}")
+    metadata = find(stack, "aws_api_gateway_resource", path_part="metadata")
+    assert len(find_all(stack, "aws_api_gateway_resource")) == 3
+    root = reference_to(stack, api, "root_resource_id")
+    assert (videos["parent_id"], video["parent_id"], metadata["parent_id"]) == (root, reference_to(stack, videos, "id"), root)
+    # (path part, method) of every method, each on this API, keyed, and behind a Lambda proxy integration.
+    function = reference_to(stack, find(stack, "aws_lambda_function"), "invoke_arn")
+    methods = find_all(stack, "aws_api_gateway_method")
+    routes = sorted((referenced(stack, m["resource_id"], "id")["path_part"], m["http_method"]) for m in methods)
+    assert routes == [("metadata", "GET"), ("videos", "POST"), ("{videoId}", "GET")]
+    for method in methods:
+        assert method["rest_api_id"] == reference_to(stack, api, "id")
+        assert method["api_key_required"] is True and method["authorization"] == "NONE"
+        integration = find(stack, "aws_api_gateway_integration", resource_id=method["resource_id"],
+                           http_method=reference_to(stack, method, "http_method"))
+        assert (integration["type"], integration["integration_http_method"], integration["uri"]) == ("AWS_PROXY", "POST", function)
+    assert len(find_all(stack, "aws_api_gateway_integration")) == 3
+    get_video = find(stack, "aws_api_gateway_method", resource_id=reference_to(stack, video, "id"))
     assert get_video["request_parameters"] == {"method.request.path.videoId": True}
 
 
-@pytest.mark.parametrize("suffix", ALL)
+@pytest.mark.parametrize("suffix", SUFFIXES)
 def test_deployment_redeploys_on_change_create_before_destroy(stacks, suffix):
-    deployment = only(stacks[suffix], "aws_api_gateway_deployment")
+    stack = stacks[suffix]
+    deployment = find(stack, "aws_api_gateway_deployment")
     assert deployment["lifecycle"] == {"create_before_destroy": True}
+    assert deployment["rest_api_id"] == reference_to(stack, find(stack, "aws_api_gateway_rest_api"), "id")
     trigger = deployment["triggers"]["redeployment"]
-    assert trigger.startswith("${sha1(jsonencode([") and trigger.count("aws_api_gateway_method.") == 3
+    assert trigger.startswith("${sha1(jsonencode([")
+    # Any change of a route's resource, method or integration changes the trigger.
+    parts = [*find_all(stack, "aws_api_gateway_resource"), *find_all(stack, "aws_api_gateway_method"),
+             *find_all(stack, "aws_api_gateway_integration")]
+    assert len(parts) == 9
+    for part in parts:
+        assert f"{address(stack, part)}.id" in trigger, part
 
 
-@pytest.mark.parametrize("suffix", ALL)
+@pytest.mark.parametrize("suffix", SUFFIXES)
 def test_stage_access_logs_tracing_and_throttling(stacks, environments, suffix):
     stack = stacks[suffix]
-    stage = only(stack, "aws_api_gateway_stage")
-    assert stage["stage_name"] == "prod" and stage["xray_tracing_enabled"] is True
+    settings = environments[suffix].api
+    stage = find(stack, "aws_api_gateway_stage")
+    assert stage["stage_name"] == settings.stage_name and stage["xray_tracing_enabled"] is True
+    assert stage["deployment_id"] == reference_to(stack, find(stack, "aws_api_gateway_deployment"), "id")
     access = stage["access_log_settings"]
-    assert access["destination_arn"].startswith("${aws_cloudwatch_log_group.api_access-logs_")
+    group = find(stack, "aws_cloudwatch_log_group", name=f"/aws/apigateway/video-metadata-api-{suffix}")
+    assert access["destination_arn"] == reference_to(stack, group, "arn")
+    assert group["retention_in_days"] == environments[suffix].log_retention_days
     assert set(json.loads(access["format"])) >= {"requestId", "status", "apiKeyId"}
-    settings = only(stack, "aws_api_gateway_method_settings")
-    assert settings["method_path"] == "*/*"
-    assert settings["settings"] == {"metrics_enabled": True, "data_trace_enabled": False, "logging_level": "ERROR",
-                                    "throttling_rate_limit": 100, "throttling_burst_limit": 200}
-    groups = {g["name"]: g["retention_in_days"] for g in resources(stack, "aws_cloudwatch_log_group").values()}
-    assert groups[f"/aws/apigateway/video-metadata-api-{suffix}"] == environments[suffix].log_retention_days
+    method_settings = find(stack, "aws_api_gateway_method_settings")
+    assert method_settings["method_path"] == "*/*"
+    assert method_settings["settings"] == {
+        "metrics_enabled": True, "data_trace_enabled": False, "logging_level": "ERROR",
+        "throttling_rate_limit": settings.throttle_rate_limit, "throttling_burst_limit": settings.throttle_burst_limit}
 
 
-@pytest.mark.parametrize("suffix", ALL)
-def test_key_usage_plan_and_secret(stacks, suffix):
+@pytest.mark.parametrize("suffix", SUFFIXES)
+def test_key_usage_plan_and_secret(stacks, environments, suffix):
     stack = stacks[suffix]
-    assert only(stack, "aws_api_gateway_rest_api")["name"] == f"video-metadata-api-{suffix}"
-    key = only(stack, "aws_api_gateway_api_key")
+    settings = environments[suffix].api
+    api = find(stack, "aws_api_gateway_rest_api")
+    assert api["name"] == f"video-metadata-api-{suffix}"
+    key = find(stack, "aws_api_gateway_api_key")
     assert key["name"] == f"video-metadata-key-{suffix}" and key["enabled"] is True
-    plan = only(stack, "aws_api_gateway_usage_plan")
+    plan = find(stack, "aws_api_gateway_usage_plan")
     assert plan["name"] == f"video-metadata-plan-{suffix}"
-    assert plan["throttle_settings"] == {"rate_limit": 100, "burst_limit": 200}
-    assert plan["api_stages"][0]["stage"].startswith("${aws_api_gateway_stage.")
-    assert only(stack, "aws_api_gateway_usage_plan_key")["key_type"] == "API_KEY"
-    version = only(stack, "aws_secretsmanager_secret_version")
-    assert version["secret_string"].startswith("${aws_api_gateway_api_key.") and version["secret_string"].endswith(".value}")
-    assert version["secret_id"].startswith("${aws_secretsmanager_secret.secrets_api-secret_")
+    assert plan["throttle_settings"] == {"rate_limit": settings.throttle_rate_limit, "burst_limit": settings.throttle_burst_limit}
+    assert plan["api_stages"] == [{"api_id": reference_to(stack, api, "id"),
+                                   "stage": reference_to(stack, find(stack, "aws_api_gateway_stage"), "stage_name")}]
+    plan_key = find(stack, "aws_api_gateway_usage_plan_key")
+    assert plan_key["key_type"] == "API_KEY"
+    assert (plan_key["key_id"], plan_key["usage_plan_id"]) == (reference_to(stack, key, "id"), reference_to(stack, plan, "id"))
+    # The key's value lands in the seed's api-secret.
+    version = find(stack, "aws_secretsmanager_secret_version")
+    assert version["secret_string"] == reference_to(stack, key, "value")
+    assert version["secret_id"] == reference_to(stack, find(stack, "aws_secretsmanager_secret", name=f"api-secret-{suffix}"), "id")
 
 
-@pytest.mark.parametrize("suffix, managed", [("dev", False), ("staging", False), ("prod", True), ("pr123", False)])
+@pytest.mark.parametrize("suffix, managed", [(env.suffix, env.api.manage_account_logging_role) for env in ENVIRONMENTS])
 def test_account_logging_role_is_managed_where_configured(stacks, suffix, managed):
     stack = stacks[suffix]
-    accounts = resources(stack, "aws_api_gateway_account")
+    accounts = find_all(stack, "aws_api_gateway_account")
     assert len(accounts) == (1 if managed else 0)
-    stage = only(stack, "aws_api_gateway_stage")
-    assert ("depends_on" in stage) is managed
+    stage = find(stack, "aws_api_gateway_stage")
+    assert stage.get("depends_on") == ([address(stack, accounts[0])] if managed else None)
+    if managed:
+        role = find(stack, "aws_iam_role", name=f"apigw-cloudwatch-{suffix}")
+        assert accounts[0]["cloudwatch_role_arn"] == reference_to(stack, role, "arn")
 
 
-@pytest.mark.parametrize("suffix", ALL)
+@pytest.mark.parametrize("suffix", SUFFIXES)
 def test_lambda_function(stacks, environments, suffix):
     stack = stacks[suffix]
-    function = only(stack, "aws_lambda_function")
+    function = find(stack, "aws_lambda_function")
     assert function["function_name"] == f"video-api-{suffix}"
     assert (function["runtime"], function["handler"]) == ("python3.12", "handler.handler")
     assert function["tracing_config"] == {"mode": "Active"}
+    assert function["role"] == reference_to(stack, find(stack, "aws_iam_role", name=f"video-api-handler-{suffix}"), "arn")
     variables = function["environment"]["variables"]
-    assert variables["STATE_MACHINE_ARN"].startswith("${aws_sfn_state_machine.") and variables["ENVIRONMENT"] == suffix
+    assert variables["STATE_MACHINE_ARN"] == reference_to(stack, find(stack, "aws_sfn_state_machine"), "arn")
+    assert variables["ENVIRONMENT"] == suffix
     assert function["filename"].startswith("assets/") and function["filename"].endswith("/video-api.zip")
     assert function["source_code_hash"] == "${filebase64sha256(\"%s\")}" % function["filename"]
-    groups = {g["name"]: g["retention_in_days"] for g in resources(stack, "aws_cloudwatch_log_group").values()}
-    assert groups[f"/aws/lambda/video-api-{suffix}"] == environments[suffix].log_retention_days
+    group = find(stack, "aws_cloudwatch_log_group", name=f"/aws/lambda/video-api-{suffix}")
+    assert group["retention_in_days"] == environments[suffix].log_retention_days
 
 
-@pytest.mark.parametrize("suffix", ALL)
-def test_lambda_role_only_starts_and_reads_executions_of_its_state_machine(stacks, suffix):
-    statements = role_statements(stacks[suffix], f"video-api-handler-{suffix}")
+@pytest.mark.parametrize("suffix", SUFFIXES)
+def test_lambda_role_only_starts_and_reads_executions_of_its_state_machine(stacks, environments, suffix):
+    stack = stacks[suffix]
+    statements = role_statements(stack, f"video-api-handler-{suffix}")
     assert set(statements) == {"StartAndList", "DescribeExecutions", "Logs", "Tracing"}
-    [machine] = statements["StartAndList"]["resources"]
-    assert machine.startswith("${aws_sfn_state_machine.workflow_state-machine_") and machine.endswith(".arn}")
-    [executions] = statements["DescribeExecutions"]["resources"]
-    assert ":execution:${aws_sfn_state_machine.workflow_state-machine_" in executions and executions.endswith(".name}:*")
+    machine = find(stack, "aws_sfn_state_machine", name=f"video-processing-workflow-{suffix}")
+    assert statements["StartAndList"]["resources"] == [reference_to(stack, machine, "arn")]
+    assert statements["DescribeExecutions"]["resources"] == [
+        arn(stack, "states", environments[suffix].region, f"execution:{reference_to(stack, machine, 'name')}:*")]
+    logs = find(stack, "aws_cloudwatch_log_group", name=f"/aws/lambda/video-api-{suffix}")
+    assert statements["Logs"]["resources"] == [reference_to(stack, logs, "arn") + ":*"]
 
 
-@pytest.mark.parametrize("suffix", ALL)
-def test_invoke_permission_scoped_to_this_api_and_stage(stacks, suffix):
-    permission = only(stacks[suffix], "aws_lambda_permission")
+@pytest.mark.parametrize("suffix", SUFFIXES)
+def test_invoke_permission_scoped_to_this_api_and_stage(stacks, environments, suffix):
+    stack = stacks[suffix]
+    permission = find(stack, "aws_lambda_permission")
     assert permission["principal"] == "apigateway.amazonaws.com" and permission["action"] == "lambda:InvokeFunction"
-    assert permission["source_arn"].startswith("${aws_api_gateway_rest_api.api_rest-api_") and permission["source_arn"].endswith(".execution_arn}/prod/*/*")
+    assert permission["function_name"] == reference_to(stack, find(stack, "aws_lambda_function"), "function_name")
+    api = reference_to(stack, find(stack, "aws_api_gateway_rest_api"), "execution_arn")
+    assert permission["source_arn"] == f"{api}/{environments[suffix].api.stage_name}/*/*"
 
 
-@pytest.mark.parametrize("suffix", ["dev", "prod"])
+@pytest.mark.parametrize("suffix", [UNPROTECTED.suffix, PROTECTED.suffix])
 def test_api_outputs(stacks, suffix):
-    outputs = stacks[suffix]["output"]
-    assert outputs["api_url"]["value"].endswith(".invoke_url}")
-    assert outputs["api_key_id"]["value"].startswith("${aws_api_gateway_api_key.")
-    assert outputs["api_secret_arn"]["value"].startswith("${aws_secretsmanager_secret.")
+    stack = stacks[suffix]
+    outputs = {name: output["value"] for name, output in stack["output"].items()}
+    assert outputs["api_url"] == reference_to(stack, find(stack, "aws_api_gateway_stage"), "invoke_url")
+    assert outputs["api_key_id"] == reference_to(stack, find(stack, "aws_api_gateway_api_key"), "id")
+    assert outputs["api_secret_arn"] == reference_to(stack, find(stack, "aws_secretsmanager_secret"), "arn")

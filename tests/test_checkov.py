@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import stack_dir
+from tests.conftest import SUFFIXES, stack_dir
+from tests.helpers import find
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / ".checkov.yaml"
-ALL = ["dev", "staging", "prod", "pr123"]
 
 
 def checkov_bin() -> str:
@@ -33,21 +33,21 @@ def run_checkov(target: Path) -> list[dict]:
     return reports if isinstance(reports, list) else [reports]
 
 
-MUTANT = "dev-unencrypted-db"  # dev with an unencrypted database: a check not in the skip list must fail
+MUTANT = f"{SUFFIXES[0]}-unencrypted-db"  # a stack with an unencrypted database: a check not in the skip list must fail
 
 
 @pytest.fixture(scope="module")
 def gate(synth_dir, tmp_path_factory) -> dict[str, dict]:
     """One checkov run over all stacks and the mutant: {folder: {"passed": n, "failed": [(check, resource)]}}."""
     scan = tmp_path_factory.mktemp("checkov")
-    for suffix in ALL:  # only the Terraform JSON; assets and .terraform folders are not checkov's business
+    for suffix in SUFFIXES:  # only the Terraform JSON; assets and .terraform folders are not checkov's business
         (scan / suffix).mkdir()
         shutil.copy(stack_dir(synth_dir, suffix) / "cdk.tf.json", scan / suffix / "cdk.tf.json")
-    mutant = json.loads((stack_dir(synth_dir, "dev") / "cdk.tf.json").read_text())
-    next(iter(mutant["resource"]["aws_db_instance"].values()))["storage_encrypted"] = False
+    mutant = json.loads((stack_dir(synth_dir, SUFFIXES[0]) / "cdk.tf.json").read_text())
+    find(mutant, "aws_db_instance")["storage_encrypted"] = False
     (scan / MUTANT).mkdir()
     (scan / MUTANT / "cdk.tf.json").write_text(json.dumps(mutant))
-    counts: dict[str, dict] = {folder: {"passed": 0, "failed": []} for folder in [*ALL, MUTANT]}
+    counts: dict[str, dict] = {folder: {"passed": 0, "failed": []} for folder in [*SUFFIXES, MUTANT]}
     for report in run_checkov(scan):
         for kind in ("passed_checks", "failed_checks"):
             for check in report["results"][kind]:
@@ -61,7 +61,7 @@ def gate(synth_dir, tmp_path_factory) -> dict[str, dict]:
     return counts
 
 
-@pytest.mark.parametrize("suffix", ALL)
+@pytest.mark.parametrize("suffix", SUFFIXES)
 def test_stack_passes_checkov(gate, suffix):
     assert gate[suffix]["failed"] == []
     assert gate[suffix]["passed"] > 200  # the scan really ran over this stack

@@ -8,7 +8,8 @@ from collections import Counter
 import pytest
 
 from config.naming import Names
-from config.settings import load_environments
+from tests.conftest import UNPROTECTED
+from tests.helpers import find, find_all, policy_statements, reference_to, referenced, role_statements
 
 ACCOUNT, REGION = "123456789012", "ap-northeast-1"
 
@@ -28,17 +29,11 @@ def kit():
     ctx = StackContext(
         names=Names("t"), account_id=ACCOUNT, partition="aws", region=REGION, log_retention_days=7, protected=False
     )
-    [dev] = [env for env in load_environments(environ={}) if env.suffix == "dev"]
-    return bare_stack, ctx, dev, Testing
+    return bare_stack, ctx, UNPROTECTED, Testing
 
 
 def synth(Testing, stack, *, validate: bool = False) -> dict:
     return json.loads(Testing.synth(stack, run_validations=validate))
-
-
-def document(stack_json: dict, policy_ref: str) -> list[dict]:
-    name = policy_ref.removeprefix("${data.aws_iam_policy_document.").removesuffix(".json}")
-    return stack_json["data"]["aws_iam_policy_document"][name]["statement"]
 
 
 @pytest.fixture(scope="module")
@@ -75,36 +70,28 @@ def data_tier(kit):
     return synth(Testing, stack, validate=True)
 
 
-def role_policy(stack_json: dict, role_name: str) -> list[dict]:
-    [policy] = [p for p in stack_json["resource"]["aws_iam_role_policy"].values() if p["name"] == f"{role_name}-policy"]
-    return document(stack_json, policy["policy"])
-
-
 def test_grants_land_in_one_policy_in_the_order_given(data_tier):
-    assert [s["sid"] for s in role_policy(data_tier, "reader")] == ["ConnectAsDbUser", "MountEfsThroughAccessPoint"]
-    per_role = Counter(p["role"] for p in data_tier["resource"]["aws_iam_role_policy"].values())
+    assert list(role_statements(data_tier, "reader")) == ["ConnectAsDbUser", "MountEfsThroughAccessPoint"]
+    per_role = Counter(p["role"] for p in find_all(data_tier, "aws_iam_role_policy"))
     assert set(per_role.values()) == {1} and len(per_role) == 4  # flow logs, reader, publisher, second
 
 
 def test_grant_connect_names_this_instance_and_user(data_tier):
-    [connect, _] = role_policy(data_tier, "reader")
-    [instance_name] = data_tier["resource"]["aws_db_instance"]
-    assert connect["resources"] == [
-        f"arn:aws:rds-db:{REGION}:{ACCOUNT}:dbuser:${{aws_db_instance.{instance_name}.resource_id}}/postgres"
-    ]
+    connect = role_statements(data_tier, "reader")["ConnectAsDbUser"]
+    instance = reference_to(data_tier, find(data_tier, "aws_db_instance"), "resource_id")
+    assert connect["resources"] == [f"arn:aws:rds-db:{REGION}:{ACCOUNT}:dbuser:{instance}/postgres"]
 
 
 def test_allow_from_opens_the_owners_port_to_each_peer_group_only(data_tier):
-    groups = {ref: g["name"] for ref, g in data_tier["resource"]["aws_security_group"].items()}
     rules = sorted(
         (
-            groups[r["security_group_id"].split(".")[1]],
+            referenced(data_tier, r["security_group_id"], "id")["name"],
             r["from_port"],
             r["to_port"],
-            groups[r["referenced_security_group_id"].split(".")[1]],
+            referenced(data_tier, r["referenced_security_group_id"], "id")["name"],
             r["description"],
         )
-        for r in data_tier["resource"]["aws_vpc_security_group_ingress_rule"].values()
+        for r in find_all(data_tier, "aws_vpc_security_group_ingress_rule")
     )
     assert rules == [
         ("rds-t", 5432, 5432, "ecs-tasks-t", "PostgreSQL from clients"),
@@ -113,15 +100,15 @@ def test_allow_from_opens_the_owners_port_to_each_peer_group_only(data_tier):
 
 
 def test_every_publisher_is_allowed_and_everyone_else_denied(data_tier):
-    roles = {f"${{aws_iam_role.{ref}.arn}}" for ref, r in data_tier["resource"]["aws_iam_role"].items()
-             if r["name"] in ("publisher", "second")}
-    assert len(roles) == 2
-    for topic_policy in data_tier["resource"]["aws_sns_topic_policy"].values():
-        allow, deny = document(data_tier, topic_policy["policy"])
+    roles = {reference_to(data_tier, find(data_tier, "aws_iam_role", name=name), "arn") for name in ("publisher", "second")}
+    topic_policies = find_all(data_tier, "aws_sns_topic_policy")
+    assert len(topic_policies) == 2
+    for topic_policy in topic_policies:
+        allow, deny = policy_statements(data_tier, topic_policy["policy"])
         assert set(allow["principals"][0]["identifiers"]) == roles
         assert deny["effect"] == "Deny" and set(deny["condition"][0]["values"]) == roles
-    [key_policy] = data_tier["resource"]["aws_kms_key_policy"].values()
-    [publishers] = [s for s in document(data_tier, key_policy["policy"]) if s["sid"] == "WorkflowPublishes"]
+    key_policy = find(data_tier, "aws_kms_key_policy")
+    [publishers] = [s for s in policy_statements(data_tier, key_policy["policy"]) if s["sid"] == "WorkflowPublishes"]
     assert set(publishers["principals"][0]["identifiers"]) == roles
 
 

@@ -1,15 +1,15 @@
 """Every role policy of every environment passes parliament (IAM lint)."""
 import pytest
 
+from tests.conftest import SUFFIXES
 from tests.policy_lint import identity_policies, lint
 
-ALL = ["dev", "staging", "prod", "pr123"]
 
-
-@pytest.mark.parametrize("suffix", ALL)
+@pytest.mark.parametrize("suffix", SUFFIXES)
 def test_identity_policies_pass_parliament(stacks, suffix):
     policies = identity_policies(stacks[suffix])
-    assert len(policies) >= 4
+    roles = ("video-api-handler", "ecs-task-execution", "ecs-task", "vpc-flow-logs", "sfn-workflow")
+    assert sorted(policies) == sorted(f"{role}-{suffix}-policy" for role in roles)  # every inline policy is linted
     findings = {name: lint(policy) for name, policy in policies.items()}
     assert {name: f for name, f in findings.items() if f} == {}
 

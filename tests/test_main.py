@@ -249,7 +249,9 @@ def test_fast_loader_output_is_identical_to_the_plain_import(full_run, tmp_path)
     plain = run_main(tmp_path / "out", ENVIRONMENTS="dev", ENVIRONMENT_SUFFIX="pr123", VP_AWS_BINDINGS="plain")
     assert plain.returncode == 0, plain.stderr
     assert "(plain bindings loader)" in plain.stderr
-    for stack in (fast_tmp / "out" / "stacks").iterdir():
+    fast_stacks = sorted((fast_tmp / "out" / "stacks").iterdir())
+    assert [stack.name for stack in fast_stacks] == ["video-pipeline-dev", "video-pipeline-pr123"]  # compared below
+    for stack in fast_stacks:
         assert (tmp_path / "out" / "stacks" / stack.name / "cdk.tf.json").read_text() == \
             (stack / "cdk.tf.json").read_text()
 

@@ -1,69 +1,90 @@
+import dataclasses
 import json
 
 import pytest
 
-from tests.conftest import data_sources, only, resources
+from tests.conftest import ENVIRONMENTS, SUFFIXES
+from tests.helpers import find, find_all, kms_key, policy_statements, reference_to, referenced
 
-ALL = ["dev", "staging", "prod", "pr123"]
-
-
-def topics(stack):
-    return {t["name"].rsplit("-", 1)[0]: t for t in resources(stack, "aws_sns_topic").values()}
+# topic name base -> display name
+TOPICS = {"video-processing-completion": "Video processing completed", "video-processing-error": "Video processing failed"}
 
 
-@pytest.mark.parametrize("suffix", ALL)
+def topics(stack: dict, suffix: str) -> list[dict]:
+    return [find(stack, "aws_sns_topic", name=f"{base}-{suffix}", display_name=display) for base, display in TOPICS.items()]
+
+
+def workflow_role_arn(stack: dict, suffix: str) -> str:
+    return reference_to(stack, find(stack, "aws_iam_role", name=f"sfn-workflow-{suffix}"), "arn")
+
+
+@pytest.mark.parametrize("suffix", SUFFIXES)
 def test_two_standard_topics_encrypted_with_a_customer_managed_key(stacks, suffix):
     stack = stacks[suffix]
-    found = {t["name"]: t for t in resources(stack, "aws_sns_topic").values()}
-    assert set(found) == {f"video-processing-completion-{suffix}", f"video-processing-error-{suffix}"}
-    for topic in found.values():
-        assert topic["kms_master_key_id"].startswith("${aws_kms_key.notifications_kms_")
+    assert len(find_all(stack, "aws_sns_topic")) == 2
+    key = kms_key(stack, f"alias/notifications-{suffix}")
+    assert key["enable_key_rotation"] is True
+    for topic in topics(stack, suffix):
+        assert topic["kms_master_key_id"] == reference_to(stack, key, "arn")
         assert "fifo_topic" not in topic
 
 
-@pytest.mark.parametrize("suffix", ALL)
+@pytest.mark.parametrize("suffix", SUFFIXES)
 def test_topic_policies_allow_publishing_only_from_the_workflow_role(stacks, suffix):
     stack = stacks[suffix]
-    for policy in resources(stack, "aws_sns_topic_policy").values():
-        statements = data_sources(stack, "aws_iam_policy_document")[policy["policy"].split(".")[2]]["statement"]
-        allow, deny = statements
-        [principal] = allow["principals"]
-        assert principal["type"] == "AWS" and principal["identifiers"][0].startswith("${aws_iam_role.workflow-role_")
-        assert allow["actions"] == ["sns:Publish"] and allow["effect"] == "Allow"
-        assert deny["effect"] == "Deny" and deny["condition"][0]["test"] == "ArnNotEquals"
-        assert deny["condition"][0]["values"] == allow["principals"][0]["identifiers"]
+    workflow = workflow_role_arn(stack, suffix)
+    assert len(find_all(stack, "aws_sns_topic_policy")) == 2
+    for topic in topics(stack, suffix):
+        arn = reference_to(stack, topic, "arn")
+        allow, deny = policy_statements(stack, find(stack, "aws_sns_topic_policy", arn=arn)["policy"])
+        assert (allow["effect"], allow["actions"], allow["resources"]) == ("Allow", ["sns:Publish"], [arn])
+        assert allow["principals"] == [{"type": "AWS", "identifiers": [workflow]}]
+        assert (deny["effect"], deny["actions"], deny["resources"]) == ("Deny", ["sns:Publish"], [arn])
+        assert deny["principals"] == [{"type": "AWS", "identifiers": ["*"]}]
+        assert deny["condition"] == [{"test": "ArnNotEquals", "variable": "aws:PrincipalArn", "values": [workflow]}]
 
 
-@pytest.mark.parametrize("suffix", ALL)
+@pytest.mark.parametrize("suffix", SUFFIXES)
 def test_key_policy_lets_the_workflow_and_sns_use_the_key(stacks, suffix):
     stack = stacks[suffix]
-    policy = only(stack, "aws_kms_key_policy")
-    statements = {s["sid"]: s for s in data_sources(stack, "aws_iam_policy_document")[policy["policy"].split(".")[2]]["statement"]}
-    assert "aws_iam_role.workflow-role_" in statements["WorkflowPublishes"]["principals"][0]["identifiers"][0]
+    key = kms_key(stack, f"alias/notifications-{suffix}")
+    policy = find(stack, "aws_kms_key_policy", key_id=reference_to(stack, key, "key_id"))
+    statements = {s["sid"]: s for s in policy_statements(stack, policy["policy"])}
+    assert statements["WorkflowPublishes"]["principals"] == [{"type": "AWS", "identifiers": [workflow_role_arn(stack, suffix)]}]
     assert statements["SnsUsesKey"]["principals"] == [{"type": "Service", "identifiers": ["sns.amazonaws.com"]}]
     assert set(statements["WorkflowPublishes"]["actions"]) == {"kms:GenerateDataKey*", "kms:Decrypt"}
 
 
 def test_no_subscriptions_means_no_dead_letter_queue(stacks):
-    assert not resources(stacks["dev"], "aws_sqs_queue") and not resources(stacks["dev"], "aws_sns_topic_subscription")
+    unsubscribed = [env.suffix for env in ENVIRONMENTS if not env.notifications.email_subscriptions]
+    assert unsubscribed
+    for suffix in unsubscribed:
+        assert find_all(stacks[suffix], "aws_sqs_queue") == [] and find_all(stacks[suffix], "aws_sns_topic_subscription") == []
 
 
-def test_email_subscriptions_get_an_encrypted_dead_letter_queue(environments):
-    import dataclasses
-
+def test_email_subscriptions_get_an_encrypted_dead_letter_queue():
     from cdktf import Testing
 
     from config.settings import NotificationSettings
     from stacks.video_pipeline_stack import VideoPipelineStack
 
-    settings = dataclasses.replace(environments["staging"], notifications=NotificationSettings(email_subscriptions=("ops@example.com",)))
+    base = next(env for env in ENVIRONMENTS if not env.adhoc and not env.notifications.email_subscriptions)
+    settings = dataclasses.replace(base, notifications=NotificationSettings(email_subscriptions=("ops@example.com",)))
+    suffix = settings.suffix
     stack = json.loads(Testing.synth(VideoPipelineStack(Testing.app(), settings)))
-    queue = only(stack, "aws_sqs_queue")
-    assert queue["name"] == "video-processing-dlq-staging" and queue["kms_master_key_id"].startswith("${aws_kms_key.")
-    subscriptions = list(resources(stack, "aws_sns_topic_subscription").values())
-    assert len(subscriptions) == 2 and {s["protocol"] for s in subscriptions} == {"email"}
-    assert all(json.loads(s["redrive_policy"])["deadLetterTargetArn"].startswith("${aws_sqs_queue.") for s in subscriptions)
-    queue_policy = only(stack, "aws_sqs_queue_policy")
-    [statement] = data_sources(stack, "aws_iam_policy_document")[queue_policy["policy"].split(".")[2]]["statement"]
+    queue = find(stack, "aws_sqs_queue")
+    assert queue["name"] == f"video-processing-dlq-{suffix}"
+    assert queue["kms_master_key_id"] == reference_to(stack, kms_key(stack, f"alias/notifications-{suffix}"), "arn")
+    subscriptions = find_all(stack, "aws_sns_topic_subscription")
+    assert sorted((referenced(stack, s["topic_arn"], "arn")["name"], s["protocol"], s["endpoint"]) for s in subscriptions) == [
+        (f"video-processing-completion-{suffix}", "email", "ops@example.com"),
+        (f"video-processing-error-{suffix}", "email", "ops@example.com"),
+    ]
+    for subscription in subscriptions:
+        assert json.loads(subscription["redrive_policy"]) == {"deadLetterTargetArn": reference_to(stack, queue, "arn")}
+    queue_policy = find(stack, "aws_sqs_queue_policy", queue_url=reference_to(stack, queue, "url"))
+    [statement] = policy_statements(stack, queue_policy["policy"])
     assert statement["principals"] == [{"type": "Service", "identifiers": ["sns.amazonaws.com"]}]
-    assert len(statement["condition"][0]["values"]) == 2
+    assert statement["resources"] == [reference_to(stack, queue, "arn")]
+    assert statement["condition"] == [{"test": "ArnEquals", "variable": "aws:SourceArn",
+                                       "values": [reference_to(stack, t, "arn") for t in topics(stack, suffix)]}]

@@ -55,8 +55,11 @@ def test_special_folders_are_refused(tmp_path, monkeypatch, raw, rule):
         check_output_folder(raw)
 
 
-def test_the_repository_and_its_ancestors_are_refused(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
+def test_the_repository_and_its_ancestors_are_refused(monkeypatch):
+    # The current folder and home are guarded too, and the message names the first guarded folder found: put both at
+    # / (guarded anyway), so that only `protected` can match wherever the checkout lives (/tmp/x holds pytest's tmp_path).
+    monkeypatch.chdir("/")
+    monkeypatch.setenv("HOME", "/")
     for raw, what in ((str(ROOT), "is"), (str(ROOT.parent), "contains")):
         with pytest.raises(OutputFolderError, match=f"{what} {ROOT}, which a synth must never replace"):
             check_output_folder(raw, protected=[ROOT])

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from modules import packaging
 from modules.api.infrastructure import RUNTIME as FUNCTION_SOURCE
+from tests.conftest import SUFFIXES
+from tests.helpers import find
 
 
 def copy_sources(target: Path, *, mtime: float, mode: int) -> Path:
@@ -62,8 +64,9 @@ def test_a_planted_folder_in_the_temp_dir_is_never_packaged():
 
 def test_synthesized_stacks_reference_the_reproducible_package(synth_dir, stacks):
     expected = packaging.zip_bytes(packaging.function_sources(FUNCTION_SOURCE))
+    assert sorted(stacks) == sorted(SUFFIXES)
     for suffix, stack in stacks.items():
-        [function] = stack["resource"]["aws_lambda_function"].values()
+        function = find(stack, "aws_lambda_function")
         shipped = (synth_dir / "stacks" / f"video-pipeline-{suffix}" / function["filename"]).read_bytes()
         assert shipped == expected, suffix
         assert function["source_code_hash"] == f'${{filebase64sha256("{function["filename"]}")}}'

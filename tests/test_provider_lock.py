@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from synth.providers import LOCK_FILE
-from tests.conftest import stack_dir, terraform_env
+from tests.conftest import SUFFIXES, stack_dir, terraform_env
 
 ROOT = Path(__file__).resolve().parents[1]
 PROVIDER = Path("registry.terraform.io/hashicorp/aws/5.100.0/linux_amd64")
@@ -21,8 +21,8 @@ def init(workdir: Path, plugin_dir: str) -> subprocess.CompletedProcess:
                            "-input=false", "-no-color"], cwd=workdir, env=terraform_env(), capture_output=True, text=True)
 
 
-def test_every_stack_folder_carries_the_committed_lock_file(synth_dir, environments):
-    for suffix in environments:
+def test_every_stack_folder_carries_the_committed_lock_file(synth_dir):
+    for suffix in SUFFIXES:
         assert (stack_dir(synth_dir, suffix) / ".terraform.lock.hcl").read_text() == LOCK_FILE.read_text()
 
 

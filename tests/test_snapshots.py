@@ -4,6 +4,8 @@ import json
 import pytest
 from syrupy.extensions.json import JSONSnapshotExtension
 
+from tests.conftest import SUFFIXES
+
 
 @pytest.fixture
 def snapshot_json(snapshot):
@@ -19,6 +21,6 @@ def without_metadata(value):
     return value
 
 
-@pytest.mark.parametrize("suffix", ["dev", "staging", "prod", "pr123"])
+@pytest.mark.parametrize("suffix", SUFFIXES)
 def test_synthesized_stack_matches_snapshot(synthesized, snapshot_json, suffix):
     assert without_metadata(json.loads(synthesized[suffix])) == snapshot_json

@@ -10,9 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import stack_dir, terraform_env
-
-SUFFIXES = ["dev", "staging", "prod", "pr123"]
+from tests.conftest import SUFFIXES, stack_dir, terraform_env
 
 
 def init_and_validate(workdir: Path, plugin_dir: str) -> list[subprocess.CompletedProcess]:

@@ -4,29 +4,37 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import data_sources, only, resources, role_statements
+from tests.conftest import SUFFIXES
+from tests.helpers import address, arn, find, kms_key, policy_statements, reference_to, role_statements, subnets
 
-ALL = ["dev", "staging", "prod", "pr123"]
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def definition(stack: dict) -> dict:
-    return json.loads(only(stack, "aws_sfn_state_machine")["definition"])
+    return json.loads(find(stack, "aws_sfn_state_machine")["definition"])
 
 
-@pytest.mark.parametrize("suffix", ALL)
+def arn_of(stack: dict, type_: str, **properties) -> str:
+    return reference_to(stack, find(stack, type_, **properties), "arn")
+
+
+@pytest.mark.parametrize("suffix", SUFFIXES)
 def test_runs_the_ecs_task_synchronously_in_private_subnets_without_public_ip(stacks, suffix):
-    task = definition(stacks[suffix])["States"]["ProcessVideo"]
+    stack = stacks[suffix]
+    task = definition(stack)["States"]["ProcessVideo"]
     assert task["Resource"] == "arn:aws:states:::ecs:runTask.sync"
+    assert task["Parameters"]["Cluster"] == arn_of(stack, "aws_ecs_cluster", name=f"video-processing-{suffix}")
+    assert task["Parameters"]["TaskDefinition"] == arn_of(stack, "aws_ecs_task_definition", family=f"video-processor-{suffix}")
     network = task["Parameters"]["NetworkConfiguration"]["AwsvpcConfiguration"]
     assert network["AssignPublicIp"] == "DISABLED"
-    assert [s.split(".")[1].rsplit("_", 1)[0] for s in network["Subnets"]] == ["network_subnet-private-1", "network_subnet-private-2"]
-    assert network["SecurityGroups"][0].startswith("${aws_security_group.network_sg-ecs_")
+    assert network["Subnets"] == [reference_to(stack, s, "id") for s in subnets(stack, "private")]
+    assert len(network["Subnets"]) == 2
+    assert network["SecurityGroups"] == [reference_to(stack, find(stack, "aws_security_group", name=f"ecs-tasks-{suffix}"), "id")]
     [override] = task["Parameters"]["Overrides"]["ContainerOverrides"]
     assert override == {"Name": "video-processor", "Environment": [{"Name": "VIDEO_ID", "Value.$": "$.videoId"}]}
 
 
-@pytest.mark.parametrize("suffix", ALL)
+@pytest.mark.parametrize("suffix", SUFFIXES)
 def test_retry_catch_and_timeout(stacks, suffix):
     document = definition(stacks[suffix])
     assert document["TimeoutSeconds"] == 1800
@@ -38,13 +46,14 @@ def test_retry_catch_and_timeout(stacks, suffix):
     assert document["States"]["Succeeded"]["Type"] == "Succeed"
 
 
-@pytest.mark.parametrize("suffix", ALL)
+@pytest.mark.parametrize("suffix", SUFFIXES)
 def test_notifications_read_only_paths_that_exist(stacks, suffix):
-    states = definition(stacks[suffix])["States"]
+    stack = stacks[suffix]
+    states = definition(stack)["States"]
     completion = states["NotifyCompletion"]["Parameters"]
     error = states["NotifyError"]["Parameters"]
-    assert completion["TopicArn"].startswith("${aws_sns_topic.notifications_completion_")
-    assert error["TopicArn"].startswith("${aws_sns_topic.notifications_error_")
+    assert completion["TopicArn"] == arn_of(stack, "aws_sns_topic", name=f"video-processing-completion-{suffix}")
+    assert error["TopicArn"] == arn_of(stack, "aws_sns_topic", name=f"video-processing-error-{suffix}")
     # The seed read `$.result`, which nothing writes. Success: the input's videoId (ProcessVideo needed it).
     paths = [v for v in completion["Message"].values() if v.startswith("$")]
     assert "$.result" not in json.dumps(states)
@@ -54,44 +63,64 @@ def test_notifications_read_only_paths_that_exist(stacks, suffix):
     assert error_paths == {"$$.Execution.Input", "$$.Execution.Id", "$.error.Error", "$.error.Cause"}
 
 
-@pytest.mark.parametrize("suffix", ALL)
+@pytest.mark.parametrize("suffix", SUFFIXES)
 def test_state_machine_logging_tracing_and_dependency_on_its_policy(stacks, environments, suffix):
     stack = stacks[suffix]
-    machine = only(stack, "aws_sfn_state_machine")
+    machine = find(stack, "aws_sfn_state_machine")
     assert machine["name"] == f"video-processing-workflow-{suffix}"
     assert machine["tracing_configuration"] == {"enabled": True}
+    role = find(stack, "aws_iam_role", name=f"sfn-workflow-{suffix}")
+    assert machine["role_arn"] == reference_to(stack, role, "arn")
     logging = machine["logging_configuration"]
     assert logging["level"] == "ALL" and logging["include_execution_data"] is True
-    assert logging["log_destination"].startswith("${aws_cloudwatch_log_group.workflow_logs_") and logging["log_destination"].endswith(".arn}:*")
-    group = resources(stack, "aws_cloudwatch_log_group")[logging["log_destination"].split(".")[1]]
-    assert group["name"] == f"/aws/stepfunctions/video-processing-{suffix}"
+    group = find(stack, "aws_cloudwatch_log_group", name=f"/aws/stepfunctions/video-processing-{suffix}")
+    assert logging["log_destination"] == reference_to(stack, group, "arn") + ":*"
     assert group["retention_in_days"] == environments[suffix].log_retention_days
-    assert any(d.startswith("aws_iam_role_policy.workflow_policy_") for d in machine["depends_on"])
+    # Created after the role's policy: the log-destination check at create time needs it.
+    policy = find(stack, "aws_iam_role_policy", role=reference_to(stack, role, "id"))
+    assert machine["depends_on"] == [address(stack, policy)]
 
 
-@pytest.mark.parametrize("suffix", ALL)
-def test_state_machine_role_has_what_cdk_would_grant(stacks, suffix):
-    statements = role_statements(stacks[suffix], f"sfn-workflow-{suffix}")
-    assert statements["RunTask"]["actions"] == ["ecs:RunTask"]
-    assert statements["RunTask"]["resources"][0].startswith("${aws_ecs_task_definition.") and len(statements["RunTask"]["resources"]) == 1
-    assert statements["FollowTask"]["resources"][0].endswith(":task/${aws_ecs_cluster.compute_cluster_%s.name}/*" % statements["FollowTask"]["resources"][0].split("compute_cluster_")[1].split(".")[0])
+@pytest.mark.parametrize("suffix", SUFFIXES)
+def test_state_machine_role_has_what_cdk_would_grant(stacks, environments, suffix):
+    stack = stacks[suffix]
+    region = environments[suffix].region
+    statements = role_statements(stack, f"sfn-workflow-{suffix}")
+    cluster = find(stack, "aws_ecs_cluster", name=f"video-processing-{suffix}")
+    run = statements["RunTask"]
+    assert run["actions"] == ["ecs:RunTask"]
+    assert run["resources"] == [arn_of(stack, "aws_ecs_task_definition", family=f"video-processor-{suffix}")]
+    assert run["condition"] == [{"test": "ArnEquals", "variable": "ecs:cluster", "values": [reference_to(stack, cluster, "arn")]}]
+    follow = statements["FollowTask"]
+    assert follow["actions"] == ["ecs:StopTask", "ecs:DescribeTasks"]
+    assert follow["resources"] == [arn(stack, "ecs", region, f"task/{reference_to(stack, cluster, 'name')}/*")]
     assert statements["PassTaskRoles"]["condition"] == [{"test": "StringEquals", "variable": "iam:PassedToService", "values": ["ecs-tasks.amazonaws.com"]}]
-    assert len(statements["PassTaskRoles"]["resources"]) == 2
-    assert statements["SyncRule"]["resources"][0].endswith(":rule/StepFunctionsGetEventsForECSTaskRule")
-    assert len(statements["Notify"]["resources"]) == 2 and statements["Notify"]["actions"] == ["sns:Publish"]
-    assert statements["EncryptNotifications"]["resources"][0].startswith("${aws_kms_key.notifications_kms_")
+    assert statements["PassTaskRoles"]["resources"] == [
+        arn_of(stack, "aws_iam_role", name=f"ecs-task-{suffix}"), arn_of(stack, "aws_iam_role", name=f"ecs-task-execution-{suffix}")]
+    assert statements["SyncRule"]["resources"] == [arn(stack, "events", region, "rule/StepFunctionsGetEventsForECSTaskRule")]
+    assert statements["Notify"]["actions"] == ["sns:Publish"]
+    assert statements["Notify"]["resources"] == [
+        arn_of(stack, "aws_sns_topic", name=f"video-processing-completion-{suffix}"),
+        arn_of(stack, "aws_sns_topic", name=f"video-processing-error-{suffix}"),
+    ]
+    topics_key = kms_key(stack, f"alias/notifications-{suffix}")
+    assert statements["EncryptNotifications"]["resources"] == [reference_to(stack, topics_key, "arn")]
     # Only the logs-delivery and X-Ray statements use "*": those APIs have no resource-level permissions.
     assert {sid for sid, s in statements.items() if s.get("resources", ["*"]) == ["*"]} == {"LogDelivery", "Tracing"}
 
 
-@pytest.mark.parametrize("suffix", ALL)
-def test_state_machine_role_trusts_step_functions_for_this_machine_only(stacks, suffix):
+@pytest.mark.parametrize("suffix", SUFFIXES)
+def test_state_machine_role_trusts_step_functions_for_this_machine_only(stacks, environments, suffix):
     stack = stacks[suffix]
-    role = next(r for r in resources(stack, "aws_iam_role").values() if r["name"] == f"sfn-workflow-{suffix}")
-    [trust] = data_sources(stack, "aws_iam_policy_document")[role["assume_role_policy"].split(".")[2]]["statement"]
+    role = find(stack, "aws_iam_role", name=f"sfn-workflow-{suffix}")
+    [trust] = policy_statements(stack, role["assume_role_policy"])
     assert trust["principals"] == [{"type": "Service", "identifiers": ["states.amazonaws.com"]}]
-    conditions = {c["variable"]: c["values"][0] for c in trust["condition"]}
-    assert conditions["aws:SourceArn"].endswith(f":stateMachine:video-processing-workflow-{suffix}")
+    conditions = {c["variable"]: (c["test"], c["values"]) for c in trust["condition"]}
+    assert conditions == {
+        "aws:SourceAccount": ("StringEquals", [reference_to(stack, find(stack, "data.aws_caller_identity"), "account_id")]),
+        "aws:SourceArn": ("ArnLike", [arn(stack, "states", environments[suffix].region,
+                                          f"stateMachine:video-processing-workflow-{suffix}")]),
+    }
 
 
 def asl_validate(document: str, tmp_path: Path) -> subprocess.CompletedProcess:
@@ -101,13 +130,13 @@ def asl_validate(document: str, tmp_path: Path) -> subprocess.CompletedProcess:
                           capture_output=True, text=True)
 
 
-@pytest.mark.parametrize("suffix", ALL)
+@pytest.mark.parametrize("suffix", SUFFIXES)
 def test_definition_is_valid_asl(stacks, tmp_path, suffix):
-    result = asl_validate(only(stacks[suffix], "aws_sfn_state_machine")["definition"], tmp_path)
+    result = asl_validate(find(stacks[suffix], "aws_sfn_state_machine")["definition"], tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_asl_validator_rejects_a_broken_definition(stacks, tmp_path):
-    broken = definition(stacks["dev"])
+    broken = definition(stacks[SUFFIXES[0]])
     broken["States"]["ProcessVideo"]["Next"] = "NoSuchState"
     assert asl_validate(json.dumps(broken), tmp_path).returncode != 0
