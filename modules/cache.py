@@ -20,9 +20,9 @@ class Cache(Construct):
     def __init__(self, scope: Construct, id_: str, *, ctx: StackContext, settings: CacheSettings, network: Network) -> None:
         super().__init__(scope, id_)
         names = ctx.names
+        # The description is immutable (a change replaces the group): it names the first-release peer.
         self.connections: Connections = network.security_group(
-            "redis", name_base="redis", description="REDIS: Redis from ECS tasks", label="Redis", port=PORT,
-            protocol="Redis",
+            "redis", name_base="redis", description="REDIS: Redis from ECS tasks", port=PORT, protocol="Redis"
         )
         subnets = ElasticacheSubnetGroup(
             self,

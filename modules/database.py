@@ -32,9 +32,9 @@ class Database(Construct):
         super().__init__(scope, id_)
         self._ctx, self._secrets_kms_key_arn = ctx, secrets_kms_key_arn
         names = ctx.names
+        # The description is immutable (a change replaces the group): it names the first-release peer.
         self.connections: Connections = network.security_group(
-            "rds", name_base="rds", description="RDS: PostgreSQL from ECS tasks", label="PostgreSQL", port=PORT,
-            protocol="PostgreSQL",
+            "rds", name_base="rds", description="RDS: PostgreSQL from ECS tasks", port=PORT, protocol="PostgreSQL"
         )
         subnets = DbSubnetGroup(
             self,

@@ -33,7 +33,8 @@ TIERS = ("public", "private", "isolated")
 
 
 class Connections:
-    """A security group, what it protects (`label`), and the port its owner listens on (none for clients).
+    """A security group: for a listener, the port and protocol its owner serves; for a client, the `label` its
+    members carry in the listeners' rules ("PostgreSQL from <label>").
 
     Groups and their rules keep the addresses they were first deployed with, under `network/` (`sg-<key>`,
     `sg-<key>-ingress`, `sg-<key>-egress`); which module asked for them is a code matter only."""
@@ -46,9 +47,9 @@ class Connections:
         name: str,
         description: str,
         vpc_id: str,
-        label: str,
-        port: int | None,
-        protocol: str,
+        label: str = "",
+        port: int | None = None,
+        protocol: str = "",
     ) -> None:
         self._scope, self._key = scope, key
         self.label, self.port, self.protocol = label, port, protocol
@@ -63,6 +64,8 @@ class Connections:
         """Ingress on this group's port from `peer`'s group only."""
         if self.port is None:
             raise ValueError(f"security group {self._key!r} has no port to open")
+        if not peer.label:
+            raise ValueError(f"security group {peer._key!r} has no label to name it in {self._key!r}'s rules")
         self._peers += 1
         suffix = "" if self._peers == 1 else f"-{self._peers}"
         VpcSecurityGroupIngressRule(
@@ -195,9 +198,9 @@ class Network(Construct):
         self.isolated_subnet_ids: list[str] = [s.id for s in subnets["isolated"]]  # no route out: the data tier
 
     def security_group(
-        self, key: str, *, name_base: str, description: str, label: str, port: int | None = None, protocol: str = ""
+        self, key: str, *, name_base: str, description: str, label: str = "", port: int | None = None, protocol: str = ""
     ) -> Connections:
-        """A group in this VPC for one tier; `label` names its members in peers' rules ("Redis from <label>")."""
+        """A group in this VPC for one tier (see `Connections` for `label`, `port` and `protocol`)."""
         return Connections(
             self,
             key,

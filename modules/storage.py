@@ -33,8 +33,9 @@ class Storage(Construct):
     def __init__(self, scope: Construct, id_: str, *, ctx: StackContext, settings: StorageSettings, network: Network) -> None:
         super().__init__(scope, id_)
         names = ctx.names
+        # The description is immutable (a change replaces the group): it names the first-release peer.
         self.connections: Connections = network.security_group(
-            "efs", name_base="efs", description="EFS: NFS from ECS tasks", label="NFS", port=PORT, protocol="NFS"
+            "efs", name_base="efs", description="EFS: NFS from ECS tasks", port=PORT, protocol="NFS"
         )
         fs = EfsFileSystem(
             self,

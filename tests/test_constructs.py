@@ -149,3 +149,19 @@ def test_a_client_group_has_no_port_to_open(kit):
     client = network.security_group("client", name_base="ecs-tasks", description="client", label="clients")
     with pytest.raises(ValueError, match="security group 'client' has no port to open"):
         client.allow_from(client)
+
+
+def test_a_peer_without_a_label_cannot_be_named_in_a_rule(kit):
+    from modules.database import Database
+    from modules.network import Network
+
+    bare_stack, ctx, dev, _ = kit
+    stack = bare_stack()
+    network = Network(stack, "network", ctx=ctx, settings=dev.network)
+    database = Database(stack, "database", ctx=ctx, settings=dev.database, network=network, secrets_kms_key_arn=None)
+
+    class Unlabeled:
+        connections = network.security_group("anon", name_base="vpc", description="anonymous")
+
+    with pytest.raises(ValueError, match="security group 'anon' has no label to name it in 'rds''s rules"):
+        database.allow_from(Unlabeled())
