@@ -26,6 +26,7 @@ from config.naming import InvalidSuffix
 from config.settings import ConfigError, EnvironmentSettings, load_environments, parse_selection
 from synth.output import OutputFolderError, check_output_folder, replace_output
 from synth.providers import place_lock_file
+from synth.terraform_tests import place_terraform_tests
 
 if TYPE_CHECKING:
     from cdktf import App
@@ -85,6 +86,7 @@ def synthesize(environments: list[EnvironmentSettings], outdir: Path, backend: s
     def build(scratch: Path) -> None:
         build_app(environments, str(scratch), backend).synth()
         place_lock_file([scratch / "stacks" / stack for stack in stacks])
+        place_terraform_tests([scratch / "stacks" / stack for stack in stacks])
         if under_cdktf_cli:
             # The CLI lists <outdir>/stacks/* before running the app and deletes afterwards those the synth did not
             # produce, failing (ENOENT) on any that is gone: leave it an empty folder to delete.

@@ -1,0 +1,93 @@
+"""`terraform test` in every environment's stack folder: tests/terraform/*.tftest.hcl, as main.py places them beside
+cdk.tf.json, against the mocked AWS provider (offline, no account, plan only).
+
+They assert what the JSON snapshots cannot: values that exist once Terraform evaluates the expressions (zones, the
+RDS-managed secret, the rendered container and state machine definitions, policy ARNs, outputs). `init` checks the
+provider binary against the committed lock file, as in test_terraform_validate.py; the four stacks run side by side.
+
+Slow tier (7-9 s and 10-12 s of CPU per stack; ~24 s for the four on an idle 2-core machine, see README "Terraform
+tests"): `make test` runs it, `make test-unit` does not. The checks that main.py places the files, and that every
+address they name exists, need no Terraform and stay in the unit tier.
+"""
+
+import re
+import shutil
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from synth.terraform_tests import SOURCE, terraform_test_files
+from tests.conftest import stack_dir, terraform_env
+
+SUFFIXES = ["dev", "staging", "prod", "pr123"]
+
+# `aws_x.name` or `data.aws_x.name` in HCL; cdktf names are letters, digits, '-' and '_'.
+ADDRESS = re.compile(r"(?<![\w.-])((?:data\.)?aws_[a-z0-9_]+\.[A-Za-z0-9_-]+)")
+OUTPUT = re.compile(r"(?<![\w.-])output\.([a-z0-9_]+)")
+OVERRIDE_TARGET = re.compile(r"^\s*target\s*=\s*(\S+)\s*$", re.MULTILINE)
+
+
+def tftest_files() -> list[Path]:
+    return [path for path in terraform_test_files() if path.name.endswith(".tftest.hcl")]
+
+
+def addresses(stack: dict) -> set[str]:
+    return ({f"{type_}.{name}" for type_, items in stack.get("resource", {}).items() for name in items}
+            | {f"data.{type_}.{name}" for type_, items in stack.get("data", {}).items() for name in items})
+
+
+def run_blocks() -> int:
+    return sum(len(re.findall(r'^run "', path.read_text(), re.MULTILINE)) for path in tftest_files())
+
+
+def test_every_stack_folder_carries_the_terraform_tests(synth_dir, environments):
+    assert tftest_files() and (SOURCE / "aws.tfmock.hcl") in terraform_test_files()
+    for suffix in environments:
+        for path in terraform_test_files():
+            assert (stack_dir(synth_dir, suffix) / path.name).read_text() == path.read_text()
+
+
+def test_the_tests_name_only_what_every_stack_has(stacks):
+    """A run that names a resource or output missing from one stack fails to load there; override targets are the
+    exception (Terraform ignores an absent one, so each must exist in some stack, or a typo would go unnoticed)."""
+    for path in tftest_files():
+        text = path.read_text()
+        overrides = set(OVERRIDE_TARGET.findall(text))
+        for suffix, stack in stacks.items():
+            assert set(ADDRESS.findall(text)) - overrides <= addresses(stack), f"{path.name} in {suffix}"
+            assert set(OUTPUT.findall(text)) <= set(stack["output"]), f"{path.name} in {suffix}"
+    for path in terraform_test_files():
+        for target in OVERRIDE_TARGET.findall(path.read_text()):
+            assert any(target in addresses(stack) for stack in stacks.values()), f"{path.name}: {target}"
+
+
+def init_and_test(workdir: Path, plugin_dir: str) -> list[subprocess.CompletedProcess]:
+    env = terraform_env()
+    init = subprocess.run(["terraform", "init", "-backend=false", f"-plugin-dir={plugin_dir}", "-lockfile=readonly",
+                           "-input=false", "-no-color"], cwd=workdir, env=env, capture_output=True, text=True)
+    if init.returncode != 0:
+        return [init]
+    return [init, subprocess.run(["terraform", "test", "-no-color"], cwd=workdir, env=env, capture_output=True,
+                                 text=True)]
+
+
+@pytest.fixture(scope="module")
+def tested(synth_dir, plugin_dir, tmp_path_factory) -> dict[str, list[subprocess.CompletedProcess]]:
+    workdirs = {}
+    for suffix in SUFFIXES:
+        workdirs[suffix] = tmp_path_factory.mktemp(f"tftest-{suffix}")
+        shutil.copytree(stack_dir(synth_dir, suffix), workdirs[suffix], dirs_exist_ok=True)  # with its Lambda asset
+    with ThreadPoolExecutor(max_workers=len(SUFFIXES)) as pool:
+        futures = {suffix: pool.submit(init_and_test, workdir, plugin_dir) for suffix, workdir in workdirs.items()}
+    return {suffix: future.result() for suffix, future in futures.items()}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("suffix", SUFFIXES)
+def test_terraform_test(tested, suffix):
+    for result in tested[suffix]:
+        assert result.returncode == 0, f"{' '.join(result.args)}:\n{result.stdout}{result.stderr}"
+    # Every run block ran and passed (a file Terraform did not pick up would pass silently otherwise).
+    assert f"Success! {run_blocks()} passed, 0 failed." in tested[suffix][-1].stdout, tested[suffix][-1].stdout
