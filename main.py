@@ -20,7 +20,7 @@ import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from config.naming import InvalidSuffix
 from config.settings import ConfigError, EnvironmentSettings, load_environments, parse_selection
@@ -68,7 +68,7 @@ def build_app(environments: list[EnvironmentSettings], outdir: str, backend: str
     return app
 
 
-def resource_count(stack_json: dict) -> int:
+def resource_count(stack_json: dict[str, Any]) -> int:
     return sum(len(items) for items in stack_json.get("resource", {}).values())
 
 
@@ -76,8 +76,9 @@ def state_location(settings: EnvironmentSettings, backend: str) -> str:
     return settings.names.state_key if backend == "s3" else str(LOCAL_STATE_DIR / settings.names.state_key)
 
 
-def synthesize(environments: list[EnvironmentSettings], outdir: Path, backend: str, *,
-               under_cdktf_cli: bool = False) -> list[tuple[str, int, str, str]]:
+def synthesize(
+    environments: list[EnvironmentSettings], outdir: Path, backend: str, *, under_cdktf_cli: bool = False
+) -> list[tuple[str, int, str, str]]:
     """Synthesize into a scratch folder and swap it in whole (synth/output.py), with the provider lock file in every
     stack folder."""
     stacks = [settings.names.stack for settings in environments]
@@ -93,10 +94,12 @@ def synthesize(environments: list[EnvironmentSettings], outdir: Path, backend: s
             previous = {p.name for p in (outdir / "stacks").glob("*") if p.is_dir()} if outdir.is_dir() else set()
             for stack in sorted(previous - set(stacks)):
                 (scratch / "stacks" / stack).mkdir()
-        for settings, stack in zip(environments, stacks):  # read here: once the lock is released, another may swap
+        # Read here: once the lock is released, another synth may swap the folder.
+        for settings, stack in zip(environments, stacks, strict=True):
             stack_json = json.loads((scratch / "stacks" / stack / "cdk.tf.json").read_text())
-            rows.append((stack, resource_count(stack_json), state_location(settings, backend),
-                         str(outdir / "stacks" / stack)))
+            rows.append(
+                (stack, resource_count(stack_json), state_location(settings, backend), str(outdir / "stacks" / stack))
+            )
 
     replace_output(outdir, build, log)
     return rows
@@ -106,7 +109,7 @@ def print_table(rows: list[tuple[str, int, str, str]]) -> None:
     header = ("stack", "resources", "state", "output folder")
     widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(4)]
     for row in [header, tuple("-" * w for w in widths), *rows]:
-        log("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
+        log("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
 
 
 def main(environ: Mapping[str, str]) -> int:

@@ -40,12 +40,29 @@ NAME_LIMITS: dict[str, tuple[int, str]] = {
 # Bases of the generic `<base>-<suffix>` names: Name tags, security groups, subnet and parameter groups, topics,
 # log groups and KMS aliases built from them, the ECS cluster and task family, the REST API, its key and plan.
 GENERIC_BASES = (
-    "vpc", "igw", "default-locked", "flow-log", "ecs-tasks", "rds", "redis", "efs", "videos",
-    "rds-isolated", "redis-isolated", *(f"rds-postgres{major}" for major in POSTGRES_MAJORS),
+    "vpc",
+    "igw",
+    "default-locked",
+    "flow-log",
+    "ecs-tasks",
+    "rds",
+    "redis",
+    "efs",
+    "videos",
+    "rds-isolated",
+    "redis-isolated",
+    *(f"rds-postgres{major}" for major in POSTGRES_MAJORS),
     *(f"{prefix}{tier}-{n}" for prefix in ("", "rt-") for tier in SUBNET_TIERS for n in range(1, MAX_AZ_COUNT + 1)),
     *(f"nat-{n}" for n in range(1, MAX_AZ_COUNT + 1)),
-    "secrets", "notifications", "video-processing-completion", "video-processing-error",
-    "video-processing", "video-processor", "video-metadata-api", "video-metadata-key", "video-metadata-plan",
+    "secrets",
+    "notifications",
+    "video-processing-completion",
+    "video-processing-error",
+    "video-processing",
+    "video-processor",
+    "video-metadata-api",
+    "video-metadata-key",
+    "video-metadata-plan",
 )
 GENERIC_LIMIT = (255, "name or Name tag")
 
@@ -83,13 +100,12 @@ def validate_suffix(suffix: str) -> str:
 @dataclass(frozen=True)
 class Collision:
     name: str
-    template: str        # ours
+    template: str  # ours
     other_suffix: str
     other_template: str  # theirs
 
     def describe(self) -> str:
-        return (f"derives {self.name!r} from {self.template!r}, which is {self.other_suffix}'s "
-                f"{self.other_template!r}")
+        return f"derives {self.name!r} from {self.template!r}, which is {self.other_suffix}'s {self.other_template!r}"
 
 
 def collisions(suffix: str, others: Iterable[str]) -> list[Collision]:

@@ -26,9 +26,31 @@ ADHOC_KEYS = ("profile", "vpc_cidr")
 # `adhoc` is the ad-hoc state prefix (config.naming.ADHOC_STATE_PREFIX); an environment of that name would share it.
 RESERVED_ENVIRONMENT_NAMES = ("adhoc",)
 PROD = "prod"
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
-                      3288, 3653)
-PRIVATE_RANGES = tuple(ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
+PRIVATE_RANGES = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _CLOCK = r"([01][0-9]|2[0-3]):([0-5][0-9])"  # 00:00-23:59, ASCII digits only
 
@@ -65,9 +87,14 @@ def check_bucket_name(path: str, name: str) -> None:
         (re.fullmatch(r"[a-z0-9](.*[a-z0-9])?", name) is not None, "must begin and end with a letter or digit"),
         (".." not in name, "must not contain two adjacent dots"),
         (re.fullmatch(r"[0-9]+(\.[0-9]+){3}", name) is None, "must not be formatted as an IP address"),
-        (not name.startswith(("xn--", "sthree-", "amzn-s3-demo-")), "must not start with xn--, sthree- or amzn-s3-demo-"),
-        (not name.endswith(("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")),
-         "must not end with a suffix S3 reserves (-s3alias, --ol-s3, .mrap, --x-s3, --table-s3)"),
+        (
+            not name.startswith(("xn--", "sthree-", "amzn-s3-demo-")),
+            "must not start with xn--, sthree- or amzn-s3-demo-",
+        ),
+        (
+            not name.endswith(("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")),
+            "must not end with a suffix S3 reserves (-s3alias, --ol-s3, .mrap, --x-s3, --table-s3)",
+        ),
         ("." not in name, "must not contain dots (the S3 backend's HTTPS certificate cannot cover them)"),
     ]
     for ok, rule in rules:
@@ -114,10 +141,17 @@ class NetworkSettings:
         net = check_vpc_cidr(f"{path}.vpc_cidr", self.vpc_cidr)
         zones = regions.AZ_COUNTS[region]
         if not 2 <= self.az_count <= zones:
-            _fail(f"{path}.az_count", self.az_count,
-                  f"must be between 2 (Multi-AZ database, cache and NAT) and {zones} (the zones {region} offers)")
+            _fail(
+                f"{path}.az_count",
+                self.az_count,
+                f"must be between 2 (Multi-AZ database, cache and NAT) and {zones} (the zones {region} offers)",
+            )
         if 3 * self.az_count > 2 ** (24 - net.prefixlen):
-            _fail(f"{path}.az_count", self.az_count, f"needs {3 * self.az_count} /24 subnets, more than {self.vpc_cidr} holds")
+            _fail(
+                f"{path}.az_count",
+                self.az_count,
+                f"needs {3 * self.az_count} /24 subnets, more than {self.vpc_cidr} holds",
+            )
         _check_range(f"{path}.nat_gateway_count", self.nat_gateway_count, 1, self.az_count)
 
 
@@ -154,8 +188,11 @@ class DatabaseSettings:
         _check_range(f"{path}.allocated_storage_gb", self.allocated_storage_gb, 20, 65536)
         _check_range(f"{path}.backup_retention_days", self.backup_retention_days, 7, 35)
         if self.monitoring_interval_seconds not in (0, 1, 5, 10, 15, 30, 60):
-            _fail(f"{path}.monitoring_interval_seconds", self.monitoring_interval_seconds,
-                  "must be one of 0 (off), 1, 5, 10, 15, 30, 60")
+            _fail(
+                f"{path}.monitoring_interval_seconds",
+                self.monitoring_interval_seconds,
+                "must be one of 0 (off), 1, 5, 10, 15, 30, 60",
+            )
         for item in self.log_exports:
             if item not in ("postgresql", "upgrade"):
                 _fail(f"{path}.log_exports", item, "PostgreSQL exports only 'postgresql' and 'upgrade' logs")
@@ -185,8 +222,11 @@ class CacheSettings:
         if snapshot_length < 60:
             _fail(f"{path}.snapshot_window", self.snapshot_window, "must last at least 60 minutes")
         if maintenance & snapshot:
-            _fail(f"{path}.snapshot_window", self.snapshot_window,
-                  f"must not overlap the maintenance window {self.maintenance_window} (ElastiCache refuses it)")
+            _fail(
+                f"{path}.snapshot_window",
+                self.snapshot_window,
+                f"must not overlap the maintenance window {self.maintenance_window} (ElastiCache refuses it)",
+            )
 
 
 @dataclass(frozen=True)
@@ -217,8 +257,11 @@ class ComputeSettings:
 
     def validate(self, path: str) -> None:
         if not re.fullmatch(r"[a-z0-9][a-z0-9._/:@-]{0,254}", self.container_image):
-            _fail(f"{path}.container_image", self.container_image,
-                  "must be an image reference such as amazon/amazon-ecs-sample (lowercase, no spaces)")
+            _fail(
+                f"{path}.container_image",
+                self.container_image,
+                "must be an image reference such as amazon/amazon-ecs-sample (lowercase, no spaces)",
+            )
         if self.capacity_provider not in ("FARGATE", "FARGATE_SPOT"):
             _fail(f"{path}.capacity_provider", self.capacity_provider, "must be FARGATE or FARGATE_SPOT")
 
@@ -266,9 +309,9 @@ class EnvironmentSettings:
     compute: ComputeSettings
     notifications: NotificationSettings
     api: ApiSettings
-    account_id: str | None = None       # the provider refuses any other account (allowed_account_ids)
+    account_id: str | None = None  # the provider refuses any other account (allowed_account_ids)
     deploy_role_arn: str | None = None  # the provider assumes it (in account_id) for every call
-    adhoc: bool = False                 # built from ENVIRONMENT_SUFFIX on a profile; set by the loader
+    adhoc: bool = False  # built from ENVIRONMENT_SUFFIX on a profile; set by the loader
     names: Names = field(init=False)
 
     # Set by the loader, never by the file.
@@ -291,8 +334,11 @@ class EnvironmentSettings:
         for region_field in ("region", "state_region"):
             value = getattr(self, region_field)
             if value not in regions.AZ_COUNTS:
-                _fail(f"{path}.{region_field}", value,
-                      "must be an AWS region listed in config/regions.py (e.g. ap-northeast-1)")
+                _fail(
+                    f"{path}.{region_field}",
+                    value,
+                    "must be an AWS region listed in config/regions.py (e.g. ap-northeast-1)",
+                )
         check_bucket_name(f"{path}.state_bucket", self.state_bucket)
         _check_retention(f"{path}.log_retention_days", self.log_retention_days)
         self._validate_account(path)
@@ -307,17 +353,27 @@ class EnvironmentSettings:
             _fail(f"{path}.account_id", self.account_id, "must be a 12-digit AWS account id (a string)")
         if self.deploy_role_arn is None:
             return
-        match = re.fullmatch(r"arn:(aws|aws-cn|aws-us-gov):iam::([0-9]{12}):role/[A-Za-z0-9+=,.@_/-]{1,512}",
-                             self.deploy_role_arn)
+        match = re.fullmatch(
+            r"arn:(aws|aws-cn|aws-us-gov):iam::([0-9]{12}):role/[A-Za-z0-9+=,.@_/-]{1,512}", self.deploy_role_arn
+        )
         if not match:
-            _fail(f"{path}.deploy_role_arn", self.deploy_role_arn,
-                  "must be an IAM role ARN such as arn:aws:iam::123456789012:role/deploy")
+            _fail(
+                f"{path}.deploy_role_arn",
+                self.deploy_role_arn,
+                "must be an IAM role ARN such as arn:aws:iam::123456789012:role/deploy",
+            )
         if match.group(1) != regions.partition(self.region):
-            _fail(f"{path}.deploy_role_arn", self.deploy_role_arn,
-                  f"must be in the {regions.partition(self.region)} partition of region {self.region}")
+            _fail(
+                f"{path}.deploy_role_arn",
+                self.deploy_role_arn,
+                f"must be in the {regions.partition(self.region)} partition of region {self.region}",
+            )
         if self.account_id is None or match.group(2) != self.account_id:
-            _fail(f"{path}.deploy_role_arn", self.deploy_role_arn,
-                  f"must be a role in account_id ({self.account_id or 'not set'}); pin account_id with it")
+            _fail(
+                f"{path}.deploy_role_arn",
+                self.deploy_role_arn,
+                f"must be a role in account_id ({self.account_id or 'not set'}); pin account_id with it",
+            )
 
     def _validate_protected(self, path: str) -> None:
         """Prod, and any environment with protect_stateful, keeps every protection of its data."""
@@ -332,11 +388,17 @@ class EnvironmentSettings:
             if not value:
                 _fail(f"{path}.{key}", value, why)
         if self.cache.snapshot_retention_days < 1:
-            _fail(f"{path}.cache.snapshot_retention_days", self.cache.snapshot_retention_days,
-                  "must be at least 1 (daily Redis snapshots) in prod and wherever protect_stateful is on")
+            _fail(
+                f"{path}.cache.snapshot_retention_days",
+                self.cache.snapshot_retention_days,
+                "must be at least 1 (daily Redis snapshots) in prod and wherever protect_stateful is on",
+            )
         if self.secrets.recovery_window_days == 0:
-            _fail(f"{path}.secrets.recovery_window_days", 0,
-                  "must be 7-30 (a deleted secret stays recoverable) in prod and wherever protect_stateful is on")
+            _fail(
+                f"{path}.secrets.recovery_window_days",
+                0,
+                "must be 7-30 (a deleted secret stays recoverable) in prod and wherever protect_stateful is on",
+            )
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -346,7 +408,8 @@ def _optional_type(hint: object) -> type | None:
     """`X | None` -> X; anything else -> None."""
     args = typing.get_args(hint)
     if type(None) in args and len(args) == 2:
-        return next(a for a in args if a is not type(None))
+        inner: type = next(a for a in args if a is not type(None))
+        return inner
     return None
 
 
@@ -378,13 +441,13 @@ def _convert(path: str, value: object, hint: typing.Any, derived: Sequence[str] 
     return value
 
 
-def _build(cls: typing.Any, values: dict) -> typing.Any:
+def _build(cls: typing.Any, values: dict[str, typing.Any]) -> typing.Any:
     """Instantiate a (nested) settings dataclass from _convert's checked dict."""
     hints = typing.get_type_hints(cls)
     return cls(**{k: _build(hints[k], v) if dataclasses.is_dataclass(hints[k]) else v for k, v in values.items()})
 
 
-def _merge(base: dict, override: dict) -> dict:
+def _merge(base: dict[str, typing.Any], override: dict[str, typing.Any]) -> dict[str, typing.Any]:
     merged = dict(base)
     for key, value in override.items():
         merged[key] = _merge(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
@@ -402,7 +465,11 @@ def check_shape(document: Mapping[str, typing.Any], source: object) -> None:
     """Known top-level tables, each a table, at least one environment, none with a reserved name."""
     unknown = sorted(set(document) - set(TOP_LEVEL_TABLES))
     if unknown:
-        _fail(unknown[0], document[unknown[0]], f"unknown top-level table in {source}; known: {', '.join(TOP_LEVEL_TABLES)}")
+        _fail(
+            unknown[0],
+            document[unknown[0]],
+            f"unknown top-level table in {source}; known: {', '.join(TOP_LEVEL_TABLES)}",
+        )
     for table in TOP_LEVEL_TABLES:
         if not isinstance(document.get(table, {}), dict):
             _fail(table, document[table], "must be a table")
@@ -413,22 +480,39 @@ def check_shape(document: Mapping[str, typing.Any], source: object) -> None:
         if not isinstance(table, dict):
             _fail(f"environments.{name}", table, "must be a table")
         if name in RESERVED_ENVIRONMENT_NAMES:
-            _fail(f"environments.{name}", name,
-                  f"is a reserved name ({', '.join(RESERVED_ENVIRONMENT_NAMES)}: the ad-hoc state prefix)")
+            _fail(
+                f"environments.{name}",
+                name,
+                f"is a reserved name ({', '.join(RESERVED_ENVIRONMENT_NAMES)}: the ad-hoc state prefix)",
+            )
 
 
-def _environment(document: Mapping[str, typing.Any], profile: str, suffix: str, overrides: Mapping[str, str], *,
-                 extra: dict | None = None, adhoc: bool = False) -> EnvironmentSettings:
+def _environment(
+    document: Mapping[str, typing.Any],
+    profile: str,
+    suffix: str,
+    overrides: Mapping[str, str],
+    *,
+    extra: dict[str, typing.Any] | None = None,
+    adhoc: bool = False,
+) -> EnvironmentSettings:
     table = _merge(document.get("defaults", {}), document["environments"][profile])
     table = _merge({**table, **overrides}, extra or {})
-    values = _convert(settings_path(suffix, adhoc), table, EnvironmentSettings, derived=EnvironmentSettings.DERIVED)
-    settings: EnvironmentSettings = _build(EnvironmentSettings, {**values, "name": profile, "suffix": suffix, "adhoc": adhoc})
+    # A dataclass's table converts to a dict.
+    values = typing.cast(
+        "dict[str, typing.Any]",
+        _convert(settings_path(suffix, adhoc), table, EnvironmentSettings, derived=EnvironmentSettings.DERIVED),
+    )
+    settings: EnvironmentSettings = _build(
+        EnvironmentSettings, {**values, "name": profile, "suffix": suffix, "adhoc": adhoc}
+    )
     settings.validate()
     return settings
 
 
-def _adhoc(document: Mapping[str, typing.Any], suffix: str, declared: list[EnvironmentSettings],
-           overrides: Mapping[str, str]) -> EnvironmentSettings:
+def _adhoc(
+    document: Mapping[str, typing.Any], suffix: str, declared: list[EnvironmentSettings], overrides: Mapping[str, str]
+) -> EnvironmentSettings:
     validate_suffix(suffix)
     adhoc = document.get("adhoc", {})
     unknown = sorted(set(adhoc) - set(ADHOC_KEYS))
@@ -439,9 +523,15 @@ def _adhoc(document: Mapping[str, typing.Any], suffix: str, declared: list[Envir
     if not isinstance(profile, str) or profile not in by_name:
         _fail("adhoc.profile", profile, f"must name an environment of the file: {', '.join(by_name)}")
     if by_name[profile].is_prod or by_name[profile].protect_stateful:
-        _fail("adhoc.profile", profile, "must not be prod or a protect_stateful environment: ad-hoc stacks are destroyed")
+        _fail(
+            "adhoc.profile", profile, "must not be prod or a protect_stateful environment: ad-hoc stacks are destroyed"
+        )
     if suffix in by_name:
-        _fail("ENVIRONMENT_SUFFIX", suffix, f"must differ from every environment in the settings file ({', '.join(by_name)})")
+        _fail(
+            "ENVIRONMENT_SUFFIX",
+            suffix,
+            f"must differ from every environment in the settings file ({', '.join(by_name)})",
+        )
     for collision in collisions(suffix, by_name):
         _fail("ENVIRONMENT_SUFFIX", suffix, f"{collision.describe()}; choose a suffix whose names cannot collide")
     extra: dict[str, typing.Any] = {"api": {"manage_account_logging_role": False}}  # account singletons stay put
@@ -487,8 +577,13 @@ def load_environments(
     return from_document(read_document(path), path, selected, adhoc_suffix, environ)
 
 
-def from_document(document: Mapping[str, typing.Any], source: object, selected: Sequence[str] | None = None,
-                  adhoc_suffix: str | None = None, environ: Mapping[str, str] = os.environ) -> list[EnvironmentSettings]:
+def from_document(
+    document: Mapping[str, typing.Any],
+    source: object,
+    selected: Sequence[str] | None = None,
+    adhoc_suffix: str | None = None,
+    environ: Mapping[str, str] = os.environ,
+) -> list[EnvironmentSettings]:
     check_shape(document, source)
     overrides = state_overrides(environ)
     declared = [_environment(document, name, name, overrides) for name in document["environments"]]
@@ -504,8 +599,11 @@ def from_document(document: Mapping[str, typing.Any], source: object, selected: 
         _check_distinct_cidrs([*declared, adhoc])
         chosen.append(adhoc)
     if not chosen:
-        _fail("ENVIRONMENTS", ",".join(selected or ()),
-              "selects no environment; leave it unset for every environment or set ENVIRONMENT_SUFFIX")
+        _fail(
+            "ENVIRONMENTS",
+            ",".join(selected or ()),
+            "selects no environment; leave it unset for every environment or set ENVIRONMENT_SUFFIX",
+        )
     return chosen
 
 
@@ -522,9 +620,12 @@ def _check_across(environments: list[EnvironmentSettings]) -> None:
         key = (env.account_id or "", env.region)  # environments without account_id may share an account
         if key in owners:
             account = f"account {env.account_id}" if env.account_id else "the same account (no account_id pinned)"
-            _fail(f"{env.path}.api.manage_account_logging_role", True,
-                  f"{owners[key]} already manages the account-wide API Gateway logging role in {account}, "
-                  f"{env.region}; only one environment per account and region may")
+            _fail(
+                f"{env.path}.api.manage_account_logging_role",
+                True,
+                f"{owners[key]} already manages the account-wide API Gateway logging role in {account}, "
+                f"{env.region}; only one environment per account and region may",
+            )
         owners[key] = env.suffix
 
 
@@ -534,6 +635,9 @@ def _check_distinct_cidrs(environments: list[EnvironmentSettings]) -> None:
         network = ipaddress.ip_network(env.network.vpc_cidr)
         for other, other_network in seen:
             if network.overlaps(other_network):
-                _fail(f"{env.path}.network.vpc_cidr", env.network.vpc_cidr,
-                      f"overlaps {other}'s {other_network}; VPC CIDRs must be distinct per environment")
+                _fail(
+                    f"{env.path}.network.vpc_cidr",
+                    env.network.vpc_cidr,
+                    f"overlaps {other}'s {other_network}; VPC CIDRs must be distinct per environment",
+                )
         seen.append((env.suffix, network))

@@ -1,5 +1,6 @@
 """The README's environment table, generated from the settings so the two cannot drift
 (tests/test_settings.py checks that README.md holds exactly this output)."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -15,7 +16,7 @@ def _leaves(settings: EnvironmentSettings) -> dict[str, object]:
         if not field.init or field.name in EnvironmentSettings.DERIVED:
             continue
         value = getattr(settings, field.name)
-        if dataclasses.is_dataclass(value):
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
             values.update({f"{field.name}.{k}": v for k, v in dataclasses.asdict(value).items()})
         else:
             values[field.name] = value
@@ -36,10 +37,10 @@ def environment_table() -> str:
     envs = load_environments(adhoc_suffix=ADHOC_EXAMPLE, environ={})
     columns = [e.suffix if e.suffix == e.name else f"{e.suffix} (ad-hoc, {e.name} profile)" for e in envs]
     leaves = [_leaves(e) for e in envs]
-    differing = [k for k in leaves[0] if len({repr(l[k]) for l in leaves}) > 1]
+    differing = [k for k in leaves[0] if len({repr(leaf[k]) for leaf in leaves}) > 1]
     same = [k for k in leaves[0] if k not in differing]
     lines = ["| setting | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
-    lines += [f"| `{k}` | " + " | ".join(_cell(l[k]) for l in leaves) + " |" for k in differing]
+    lines += [f"| `{k}` | " + " | ".join(_cell(leaf[k]) for leaf in leaves) + " |" for k in differing]
     lines += ["", "Same in every environment: " + "; ".join(f"`{k}` = {_cell(leaves[0][k])}" for k in same) + "."]
     return "\n".join(lines)
 

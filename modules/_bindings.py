@@ -8,6 +8,7 @@ first provider import. If the installed layout is not the one this was written f
 to the plain import and say so. ``VP_AWS_BINDINGS=plain`` forces the plain import (used by the
 identity test and the benchmark).
 """
+
 from __future__ import annotations
 
 import importlib
@@ -15,6 +16,9 @@ import importlib.util
 import os
 import sys
 import warnings
+from importlib.machinery import ModuleSpec
+from pathlib import Path
+from typing import TypeGuard
 
 PACKAGE = "cdktf_cdktf_provider_aws"
 _MARKERS = ("from ._jsii import *", "from . import vpc")
@@ -22,14 +26,13 @@ _MARKERS = ("from ._jsii import *", "from . import vpc")
 mode: str = "unloaded"  # "fast" or "plain" once installed
 
 
-def _layout_ok(spec) -> bool:
+def _layout_ok(spec: ModuleSpec | None) -> TypeGuard[ModuleSpec]:
     if spec is None or spec.origin is None or not spec.submodule_search_locations:
         return False
-    root = os.path.dirname(spec.origin)
-    if not os.path.isfile(os.path.join(root, "_jsii", "__init__.py")):
+    root = Path(spec.origin)
+    if not (root.parent / "_jsii" / "__init__.py").is_file():
         return False
-    with open(spec.origin, encoding="utf-8") as handle:
-        source = handle.read()
+    source = root.read_text(encoding="utf-8")
     return all(marker in source for marker in _MARKERS)
 
 
@@ -44,9 +47,7 @@ def install() -> str:
         return mode
     spec = importlib.util.find_spec(PACKAGE)
     if not _layout_ok(spec):
-        warnings.warn(
-            f"{PACKAGE}: unexpected package layout, using the plain (slow) import", stacklevel=2
-        )
+        warnings.warn(f"{PACKAGE}: unexpected package layout, using the plain (slow) import", stacklevel=2)
         importlib.import_module(PACKAGE)
         mode = "plain"
         return mode
@@ -58,7 +59,7 @@ def install() -> str:
         del sys.modules[PACKAGE]
         raise
     # The real root re-exports `_jsii`'s names; submodules define their own type-check helpers.
-    stand_in._jsii = jsii_module
+    stand_in.__dict__["_jsii"] = jsii_module
     stand_in.__dict__.update({k: getattr(jsii_module, k) for k in getattr(jsii_module, "__all__", ())})
     mode = "fast"
     return mode

@@ -17,7 +17,9 @@ PORT = 6379
 
 
 class Cache(Construct):
-    def __init__(self, scope: Construct, id_: str, *, ctx: StackContext, settings: CacheSettings, network: Network) -> None:
+    def __init__(
+        self, scope: Construct, id_: str, *, ctx: StackContext, settings: CacheSettings, network: Network
+    ) -> None:
         super().__init__(scope, id_)
         names = ctx.names
         # The description is immutable (a change replaces the group): it names the first-release peer.

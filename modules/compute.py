@@ -94,7 +94,9 @@ class Compute(Construct):
             network_mode="awsvpc",
             cpu="1024",
             memory="2048",
-            runtime_platform=EcsTaskDefinitionRuntimePlatform(operating_system_family="LINUX", cpu_architecture="X86_64"),
+            runtime_platform=EcsTaskDefinitionRuntimePlatform(
+                operating_system_family="LINUX", cpu_architecture="X86_64"
+            ),
             execution_role_arn=self.execution_role.arn,
             task_role_arn=self.task_role.arn,
             container_definitions=json.dumps(container_definitions(settings, database, cache, logs.name, ctx.region)),

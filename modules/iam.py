@@ -5,7 +5,7 @@ Policies stay `DataAwsIamPolicyDocument` data sources (checkov cannot read polic
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import jsii
@@ -29,7 +29,7 @@ Condition = tuple[str, str, Sequence[str]]  # (test, variable, values)
 class Statement:
     actions: Sequence[str]
     resources: Sequence[str] = ("*",)
-    principals: dict[str, Sequence[str]] = field(default_factory=dict)
+    principals: Mapping[str, Sequence[str]] = field(default_factory=dict)
     conditions: Sequence[Condition] = ()
     effect: str = "Allow"
     sid: str | None = None

@@ -145,7 +145,9 @@ class Network(Construct):
 
         nats = []
         for index in range(settings.nat_gateway_count):
-            eip = Eip(self, f"eip-{index + 1}", domain="vpc", tags={"Name": names(f"nat-{index + 1}")}, depends_on=[igw])
+            eip = Eip(
+                self, f"eip-{index + 1}", domain="vpc", tags={"Name": names(f"nat-{index + 1}")}, depends_on=[igw]
+            )
             nats.append(
                 NatGateway(
                     self,
@@ -171,7 +173,9 @@ class Network(Construct):
         DefaultSecurityGroup(self, "default-sg", vpc_id=vpc.id, tags={"Name": names("default-locked")})
 
         flow_logs = ctx.log_group(self, "flow-logs", name=f"/aws/vpc/flow-logs/{names('vpc')}")
-        flow_role = Role(self, "flow-logs-role", name=names.role("vpc-flow-logs"), service="vpc-flow-logs.amazonaws.com")
+        flow_role = Role(
+            self, "flow-logs-role", name=names.role("vpc-flow-logs"), service="vpc-flow-logs.amazonaws.com"
+        )
         flow_role.add(
             Statement(
                 actions=["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
@@ -198,7 +202,14 @@ class Network(Construct):
         self.isolated_subnet_ids: list[str] = [s.id for s in subnets["isolated"]]  # no route out: the data tier
 
     def security_group(
-        self, key: str, *, name_base: str, description: str, label: str = "", port: int | None = None, protocol: str = ""
+        self,
+        key: str,
+        *,
+        name_base: str,
+        description: str,
+        label: str = "",
+        port: int | None = None,
+        protocol: str = "",
     ) -> Connections:
         """A group in this VPC for one tier (see `Connections` for `label`, `port` and `protocol`)."""
         return Connections(

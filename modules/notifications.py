@@ -103,8 +103,11 @@ class Notifications(Construct):
             self._key_policy,
             [
                 account_administers_key(self._ctx),
-                *([Statement(sid="WorkflowPublishes", actions=ENCRYPT, resources=["*"], principals=publishers)]
-                  if self._publishers else []),
+                *(
+                    [Statement(sid="WorkflowPublishes", actions=ENCRYPT, resources=["*"], principals=publishers)]
+                    if self._publishers
+                    else []
+                ),
                 # SNS itself encrypts what it moves to the dead-letter queue.
                 Statement(
                     sid="SnsUsesKey",
@@ -121,7 +124,9 @@ class Notifications(Construct):
             render(
                 self._topic_policies[topic_key],
                 [
-                    Statement(sid="WorkflowPublishes", actions=["sns:Publish"], resources=[topic.arn], principals=publishers),
+                    Statement(
+                        sid="WorkflowPublishes", actions=["sns:Publish"], resources=[topic.arn], principals=publishers
+                    ),
                     Statement(
                         sid="NobodyElsePublishes",
                         effect="Deny",

@@ -30,7 +30,9 @@ PORT = 2049
 
 
 class Storage(Construct):
-    def __init__(self, scope: Construct, id_: str, *, ctx: StackContext, settings: StorageSettings, network: Network) -> None:
+    def __init__(
+        self, scope: Construct, id_: str, *, ctx: StackContext, settings: StorageSettings, network: Network
+    ) -> None:
         super().__init__(scope, id_)
         names = ctx.names
         # The description is immutable (a change replaces the group): it names the first-release peer.

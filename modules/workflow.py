@@ -139,18 +139,26 @@ def definition(compute: Compute, notifications: Notifications) -> dict[str, Any]
                     # No LaunchType: the cluster's default capacity provider strategy applies.
                     "Cluster": compute.cluster_arn,
                     "TaskDefinition": compute.task_definition_arn,
-                    "NetworkConfiguration": {"AwsvpcConfiguration": {
-                        "Subnets": compute.subnet_ids,
-                        "SecurityGroups": [compute.connections.security_group_id],
-                        "AssignPublicIp": "DISABLED",
-                    }},
-                    "Overrides": {"ContainerOverrides": [{
-                        "Name": compute.container_name,
-                        "Environment": [{"Name": "VIDEO_ID", "Value.$": "$.videoId"}],
-                    }]},
+                    "NetworkConfiguration": {
+                        "AwsvpcConfiguration": {
+                            "Subnets": compute.subnet_ids,
+                            "SecurityGroups": [compute.connections.security_group_id],
+                            "AssignPublicIp": "DISABLED",
+                        }
+                    },
+                    "Overrides": {
+                        "ContainerOverrides": [
+                            {
+                                "Name": compute.container_name,
+                                "Environment": [{"Name": "VIDEO_ID", "Value.$": "$.videoId"}],
+                            }
+                        ]
+                    },
                 },
                 "ResultPath": "$.taskResult",
-                "Retry": [{"ErrorEquals": ["States.TaskFailed"], "IntervalSeconds": 30, "MaxAttempts": 3, "BackoffRate": 2}],
+                "Retry": [
+                    {"ErrorEquals": ["States.TaskFailed"], "IntervalSeconds": 30, "MaxAttempts": 3, "BackoffRate": 2}
+                ],
                 "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "NotifyError"}],
                 "Next": "NotifyCompletion",
             },
@@ -172,13 +180,22 @@ def definition(compute: Compute, notifications: Notifications) -> dict[str, Any]
                     "TopicArn": notifications.error_topic_arn,
                     "Subject": "Video processing failed",
                     # $$.Execution.Input and $.error exist on this path even if the input lacked videoId.
-                    "Message": {"status": "FAILED", "input.$": "$$.Execution.Input", "execution.$": "$$.Execution.Id",
-                                "error.$": "$.error.Error", "cause.$": "$.error.Cause"},
+                    "Message": {
+                        "status": "FAILED",
+                        "input.$": "$$.Execution.Input",
+                        "execution.$": "$$.Execution.Id",
+                        "error.$": "$.error.Error",
+                        "cause.$": "$.error.Cause",
+                    },
                 },
                 "ResultPath": None,
                 "Next": "Failed",
             },
             "Succeeded": {"Type": "Succeed"},
-            "Failed": {"Type": "Fail", "Error": "VideoProcessingFailed", "Cause": "The processing task failed; see the error notification"},
+            "Failed": {
+                "Type": "Fail",
+                "Error": "VideoProcessingFailed",
+                "Cause": "The processing task failed; see the error notification",
+            },
         },
     }

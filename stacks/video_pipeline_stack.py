@@ -1,6 +1,7 @@
 """One environment of the video pipeline, wired in the order the architecture diagram reads:
 network -> data tier (secrets, database, cache, storage) -> processing tier (notifications, compute,
 workflow) -> API."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -28,7 +29,12 @@ from modules.workflow import Workflow
 
 class VideoPipelineStack(TerraformStack):
     def __init__(
-        self, scope: Construct, settings: EnvironmentSettings, *, backend: str = "s3", local_state_dir: Path | None = None
+        self,
+        scope: Construct,
+        settings: EnvironmentSettings,
+        *,
+        backend: str = "s3",
+        local_state_dir: Path | None = None,
     ) -> None:
         names = settings.names
         super().__init__(scope, names.stack)
@@ -68,7 +74,12 @@ class VideoPipelineStack(TerraformStack):
         # Data tier: isolated subnets; each store listens on its own port.
         secrets = Secrets(self, "secrets", ctx=ctx, settings=settings.secrets)
         database = Database(
-            self, "database", ctx=ctx, settings=settings.database, network=network, secrets_kms_key_arn=secrets.kms_key_arn
+            self,
+            "database",
+            ctx=ctx,
+            settings=settings.database,
+            network=network,
+            secrets_kms_key_arn=secrets.kms_key_arn,
         )
         cache = Cache(self, "cache", ctx=ctx, settings=settings.cache, network=network)
         storage = Storage(self, "storage", ctx=ctx, settings=settings.storage, network=network)

@@ -185,8 +185,13 @@ def _swap(scratch: Path, outdir: Path, exchange: Callable[[Path, Path], bool]) -
     return aside
 
 
-def replace_output(outdir: Path, build: Callable[[Path], None], log: Log = lambda _: None, *,
-                   exchange: Callable[[Path, Path], bool] = _exchange) -> None:
+def replace_output(
+    outdir: Path,
+    build: Callable[[Path], None],
+    log: Log = lambda _: None,
+    *,
+    exchange: Callable[[Path, Path], bool] = _exchange,
+) -> None:
     """Run `build(scratch)` and put its result at `outdir` (checked by check_output_folder), whole."""
     outdir.parent.mkdir(parents=True, exist_ok=True)
     with _locked(outdir, log):

@@ -1,4 +1,5 @@
 """Synthesize every environment once per test session; tests read the parsed JSON with tests/helpers.py."""
+
 from __future__ import annotations
 
 import hashlib
@@ -26,9 +27,9 @@ ENVIRONMENTS: list[EnvironmentSettings] = load_environments(adhoc_suffix=ADHOC, 
 SUFFIXES: list[str] = [env.suffix for env in ENVIRONMENTS]
 
 # Environments of a kind, chosen by their settings where a test needs one.
-PROTECTED = next(env for env in ENVIRONMENTS if env.protect_stateful)                # prevent_destroy, backups: prod
-UNPROTECTED = next(env for env in ENVIRONMENTS if not env.protect_stateful)          # the first one without: dev
-ADHOC_ENVIRONMENT = next(env for env in ENVIRONMENTS if env.adhoc)                   # ENVIRONMENT_SUFFIX's stack
+PROTECTED = next(env for env in ENVIRONMENTS if env.protect_stateful)  # prevent_destroy, backups: prod
+UNPROTECTED = next(env for env in ENVIRONMENTS if not env.protect_stateful)  # the first one without: dev
+ADHOC_ENVIRONMENT = next(env for env in ENVIRONMENTS if env.adhoc)  # ENVIRONMENT_SUFFIX's stack
 
 
 @pytest.fixture(scope="session")
@@ -66,8 +67,10 @@ def plugin_dir() -> str:
     """The local provider mirror (TF_PLUGIN_DIR): Terraform cannot download providers here."""
     path = os.environ.get("TF_PLUGIN_DIR", "")
     if not os.path.isdir(os.path.join(path, "registry.terraform.io", "hashicorp", "aws")):
-        pytest.fail(f"TF_PLUGIN_DIR = {path!r}: must point to a plugin directory holding "
-                    "registry.terraform.io/hashicorp/aws (run `make test`, which finds it)")
+        pytest.fail(
+            f"TF_PLUGIN_DIR = {path!r}: must point to a plugin directory holding "
+            "registry.terraform.io/hashicorp/aws (run `make test`, which finds it)"
+        )
     return path
 
 
@@ -85,9 +88,18 @@ def pipenv_path_entries() -> list[str]:
     candidates = [sysconfig.get_path("scripts"), sysconfig.get_path("scripts", f"{os.name}_user")]
     if python3:
         probe = subprocess.run(
-            [python3, "-c", "import os, sysconfig; print(sysconfig.get_path('scripts')); "
-                            "print(sysconfig.get_path('scripts', f'{os.name}_user'))"],
-            capture_output=True, text=True, check=False)
+            [
+                python3,
+                "-c",
+                (
+                    "import os, sysconfig; print(sysconfig.get_path('scripts')); "
+                    "print(sysconfig.get_path('scripts', f'{os.name}_user'))"
+                ),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         candidates = probe.stdout.split() + candidates
     found = [c for c in candidates if c and os.access(os.path.join(c, "pipenv"), os.X_OK)]
     if not found:
@@ -98,8 +110,11 @@ def pipenv_path_entries() -> list[str]:
 def tree(folder: Path) -> dict[str, str]:
     """Every file under `folder` (hidden ones included) with a hash of its content: what "nothing was touched"
     compares."""
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file() and not p.is_symlink()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and not p.is_symlink()
+    }
 
 
 def foreign_folder(path: Path) -> Path:

@@ -5,6 +5,7 @@ A block is found by what it is (`find(stack, "aws_security_group", name="rds-dev
 block found by its properties (`reference_to`). Logical ids stay opaque: Terraform's reference grammar is written down
 here, once, and nowhere else in the tests.
 """
+
 from __future__ import annotations
 
 import json
@@ -15,11 +16,24 @@ from typing import Any
 ADDRESS = r"(?P<data>data\.)?(?P<type>[a-z0-9_]+)\.(?P<name>[A-Za-z0-9_-]+)"
 # A reference to one attribute of a block: `${<address>.<attribute>}`, the attribute possibly indexed
 # (`master_user_secret[0].secret_arn`). Function calls (`${element(...)}`) are not references.
-REFERENCE = re.compile(r"\$\{" + ADDRESS + r"\.(?P<attribute>[A-Za-z0-9_]+(?:\[[0-9]+\])?(?:\.[A-Za-z0-9_]+(?:\[[0-9]+\])?)*)\}")
+REFERENCE = re.compile(
+    r"\$\{" + ADDRESS + r"\.(?P<attribute>[A-Za-z0-9_]+(?:\[[0-9]+\])?(?:\.[A-Za-z0-9_]+(?:\[[0-9]+\])?)*)\}"
+)
 
 # Properties that tell blocks of one type apart, for assertion messages.
-_IDENTIFYING = ("name", "tags", "function_name", "identifier", "replication_group_id", "family", "path_part",
-                "http_method", "description", "cidr_block", "key_type")
+_IDENTIFYING = (
+    "name",
+    "tags",
+    "function_name",
+    "identifier",
+    "replication_group_id",
+    "family",
+    "path_part",
+    "http_method",
+    "description",
+    "cidr_block",
+    "key_type",
+)
 
 
 def _blocks(stack: dict, type_: str) -> dict[str, dict]:
@@ -56,8 +70,9 @@ def find(stack: dict, type_: str, **properties: Any) -> dict:
     if len(found) != 1:
         wanted = ", ".join(f"{k}={v!r}" for k, v in properties.items()) or "any properties"
         candidates = "\n  ".join(_summary(b) for b in _blocks(stack, type_).values()) or "(none)"
-        raise AssertionError(f"expected one {type_} with {wanted}, found {len(found)}; the stack's {type_} blocks:\n"
-                             f"  {candidates}")
+        raise AssertionError(
+            f"expected one {type_} with {wanted}, found {len(found)}; the stack's {type_} blocks:\n  {candidates}"
+        )
     return found[0]
 
 
@@ -88,7 +103,7 @@ def address(stack: dict, block: dict) -> str:
 
 def reference_to(stack: dict, block: dict, attribute: str) -> str:
     """The reference to `attribute` of `block`, exactly as another block of the stack would hold it."""
-    ref = "${%s.%s}" % (address(stack, block), attribute)
+    ref = f"${{{address(stack, block)}.{attribute}}}"
     assert REFERENCE.fullmatch(ref), ref
     return ref
 
@@ -99,7 +114,9 @@ def reference_to(stack: dict, block: dict, attribute: str) -> str:
 def policy_statements(stack: dict, ref: str) -> list[dict]:
     """The statements of the policy document a `${data.aws_iam_policy_document.X.json}` reference names."""
     document = referenced(stack, ref, "json")
-    assert any(d is document for d in find_all(stack, "data.aws_iam_policy_document")), f"{ref!r}: not a policy document"
+    assert any(d is document for d in find_all(stack, "data.aws_iam_policy_document")), (
+        f"{ref!r}: not a policy document"
+    )
     return document["statement"]
 
 
@@ -130,4 +147,3 @@ def arn(stack: dict, service: str, region: str, resource: str, account: str | No
     if account is None:
         account = reference_to(stack, find(stack, "data.aws_caller_identity"), "account_id")
     return f"arn:{partition}:{service}:{region}:{account}:{resource}"
-

@@ -2,6 +2,7 @@
 
 Terraform references (`${aws_sns_topic.x.arn}`) are replaced by well-formed sample ARNs of the right
 service, so parliament checks that each action matches the resource types it is granted on."""
+
 from __future__ import annotations
 
 from tests.helpers import REFERENCE, find_all, referenced
@@ -62,15 +63,19 @@ def to_iam_json(document: dict) -> dict:
         for principal in block.get("principals", []):
             statement.setdefault("Principal", {})[principal["type"]] = resolve(principal["identifiers"])
         for condition in block.get("condition", []):
-            statement.setdefault("Condition", {}).setdefault(condition["test"], {})[condition["variable"]] = resolve(condition["values"])
+            statement.setdefault("Condition", {}).setdefault(condition["test"], {})[condition["variable"]] = resolve(
+                condition["values"]
+            )
         statements.append(statement)
     return {"Version": "2012-10-17", "Statement": statements}
 
 
 def identity_policies(stack: dict) -> dict[str, dict]:
     """The policy documents attached to roles as inline policies (identity-based), by the inline policy's name."""
-    return {policy["name"]: to_iam_json(referenced(stack, policy["policy"], "json"))
-            for policy in find_all(stack, "aws_iam_role_policy")}
+    return {
+        policy["name"]: to_iam_json(referenced(stack, policy["policy"], "json"))
+        for policy in find_all(stack, "aws_iam_role_policy")
+    }
 
 
 # parliament flags ARN values under StringEquals; AWS documents StringEquals for these String-typed keys.
@@ -83,7 +88,9 @@ ACCEPTED_RESOURCE_MISMATCH = {"states:ListExecutions", "states:DescribeExecution
 def _accepted(finding) -> bool:
     if finding.issue in ACCEPTED_FINDINGS:
         return True
-    return finding.issue == "RESOURCE_MISMATCH" and all(d["action"] in ACCEPTED_RESOURCE_MISMATCH for d in finding.detail)
+    return finding.issue == "RESOURCE_MISMATCH" and all(
+        d["action"] in ACCEPTED_RESOURCE_MISMATCH for d in finding.detail
+    )
 
 
 def lint(policy: dict) -> list[str]:

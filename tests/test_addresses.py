@@ -60,10 +60,11 @@ def test_stateful_resources_keep_their_addresses(stacks, suffix):
 
 
 def test_a_moved_block_written_by_move_from_id_counts_as_kept():
-    from modules.context import StackContext  # noqa: F401  (first: the fast provider-bindings loader)
     from cdktf import TerraformStack, Testing
     from cdktf_cdktf_provider_aws.provider import AwsProvider
     from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
+
+    from modules.context import StackContext  # noqa: F401  (first: the fast provider-bindings loader)
 
     stack = TerraformStack(Testing.app(), "bare")
     AwsProvider(stack, "aws", region="ap-northeast-1")
@@ -74,18 +75,17 @@ def test_a_moved_block_written_by_move_from_id_counts_as_kept():
 
 
 if __name__ == "__main__":  # print the current addresses, to update the pins deliberately
-    from main import synthesize  # noqa: E402  (loads the provider bindings)
-    from config.settings import load_environments
     import tempfile
+
+    from config.settings import load_environments
+    from main import synthesize
 
     environments = load_environments(adhoc_suffix="pr123", environ={})
     with tempfile.TemporaryDirectory() as scratch:
         out = Path(scratch) / "cdktf.out"
         synthesize(list(environments), out, "s3")
         current = {
-            env.suffix: stateful_addresses(
-                json.loads((out / "stacks" / env.names.stack / "cdk.tf.json").read_text())
-            )
+            env.suffix: stateful_addresses(json.loads((out / "stacks" / env.names.stack / "cdk.tf.json").read_text()))
             for env in environments
         }
     print(json.dumps(current, indent=2))

@@ -15,7 +15,11 @@ def test_routes_methods_and_proxy_integrations_all_require_the_key(stacks, suffi
     metadata = find(stack, "aws_api_gateway_resource", path_part="metadata")
     assert len(find_all(stack, "aws_api_gateway_resource")) == 3
     root = reference_to(stack, api, "root_resource_id")
-    assert (videos["parent_id"], video["parent_id"], metadata["parent_id"]) == (root, reference_to(stack, videos, "id"), root)
+    assert (videos["parent_id"], video["parent_id"], metadata["parent_id"]) == (
+        root,
+        reference_to(stack, videos, "id"),
+        root,
+    )
     # (path part, method) of every method, each on this API, keyed, and behind a Lambda proxy integration.
     function = reference_to(stack, find(stack, "aws_lambda_function"), "invoke_arn")
     methods = find_all(stack, "aws_api_gateway_method")
@@ -24,9 +28,17 @@ def test_routes_methods_and_proxy_integrations_all_require_the_key(stacks, suffi
     for method in methods:
         assert method["rest_api_id"] == reference_to(stack, api, "id")
         assert method["api_key_required"] is True and method["authorization"] == "NONE"
-        integration = find(stack, "aws_api_gateway_integration", resource_id=method["resource_id"],
-                           http_method=reference_to(stack, method, "http_method"))
-        assert (integration["type"], integration["integration_http_method"], integration["uri"]) == ("AWS_PROXY", "POST", function)
+        integration = find(
+            stack,
+            "aws_api_gateway_integration",
+            resource_id=method["resource_id"],
+            http_method=reference_to(stack, method, "http_method"),
+        )
+        assert (integration["type"], integration["integration_http_method"], integration["uri"]) == (
+            "AWS_PROXY",
+            "POST",
+            function,
+        )
     assert len(find_all(stack, "aws_api_gateway_integration")) == 3
     get_video = find(stack, "aws_api_gateway_method", resource_id=reference_to(stack, video, "id"))
     assert get_video["request_parameters"] == {"method.request.path.videoId": True}
@@ -41,8 +53,11 @@ def test_deployment_redeploys_on_change_create_before_destroy(stacks, suffix):
     trigger = deployment["triggers"]["redeployment"]
     assert trigger.startswith("${sha1(jsonencode([")
     # Any change of a route's resource, method or integration changes the trigger.
-    parts = [*find_all(stack, "aws_api_gateway_resource"), *find_all(stack, "aws_api_gateway_method"),
-             *find_all(stack, "aws_api_gateway_integration")]
+    parts = [
+        *find_all(stack, "aws_api_gateway_resource"),
+        *find_all(stack, "aws_api_gateway_method"),
+        *find_all(stack, "aws_api_gateway_integration"),
+    ]
     assert len(parts) == 9
     for part in parts:
         assert f"{address(stack, part)}.id" in trigger, part
@@ -63,8 +78,12 @@ def test_stage_access_logs_tracing_and_throttling(stacks, environments, suffix):
     method_settings = find(stack, "aws_api_gateway_method_settings")
     assert method_settings["method_path"] == "*/*"
     assert method_settings["settings"] == {
-        "metrics_enabled": True, "data_trace_enabled": False, "logging_level": "ERROR",
-        "throttling_rate_limit": settings.throttle_rate_limit, "throttling_burst_limit": settings.throttle_burst_limit}
+        "metrics_enabled": True,
+        "data_trace_enabled": False,
+        "logging_level": "ERROR",
+        "throttling_rate_limit": settings.throttle_rate_limit,
+        "throttling_burst_limit": settings.throttle_burst_limit,
+    }
 
 
 @pytest.mark.parametrize("suffix", SUFFIXES)
@@ -77,16 +96,28 @@ def test_key_usage_plan_and_secret(stacks, environments, suffix):
     assert key["name"] == f"video-metadata-key-{suffix}" and key["enabled"] is True
     plan = find(stack, "aws_api_gateway_usage_plan")
     assert plan["name"] == f"video-metadata-plan-{suffix}"
-    assert plan["throttle_settings"] == {"rate_limit": settings.throttle_rate_limit, "burst_limit": settings.throttle_burst_limit}
-    assert plan["api_stages"] == [{"api_id": reference_to(stack, api, "id"),
-                                   "stage": reference_to(stack, find(stack, "aws_api_gateway_stage"), "stage_name")}]
+    assert plan["throttle_settings"] == {
+        "rate_limit": settings.throttle_rate_limit,
+        "burst_limit": settings.throttle_burst_limit,
+    }
+    assert plan["api_stages"] == [
+        {
+            "api_id": reference_to(stack, api, "id"),
+            "stage": reference_to(stack, find(stack, "aws_api_gateway_stage"), "stage_name"),
+        }
+    ]
     plan_key = find(stack, "aws_api_gateway_usage_plan_key")
     assert plan_key["key_type"] == "API_KEY"
-    assert (plan_key["key_id"], plan_key["usage_plan_id"]) == (reference_to(stack, key, "id"), reference_to(stack, plan, "id"))
+    assert (plan_key["key_id"], plan_key["usage_plan_id"]) == (
+        reference_to(stack, key, "id"),
+        reference_to(stack, plan, "id"),
+    )
     # The key's value lands in the seed's api-secret.
     version = find(stack, "aws_secretsmanager_secret_version")
     assert version["secret_string"] == reference_to(stack, key, "value")
-    assert version["secret_id"] == reference_to(stack, find(stack, "aws_secretsmanager_secret", name=f"api-secret-{suffix}"), "id")
+    assert version["secret_id"] == reference_to(
+        stack, find(stack, "aws_secretsmanager_secret", name=f"api-secret-{suffix}"), "id"
+    )
 
 
 @pytest.mark.parametrize("suffix, managed", [(env.suffix, env.api.manage_account_logging_role) for env in ENVIRONMENTS])
@@ -108,12 +139,14 @@ def test_lambda_function(stacks, environments, suffix):
     assert function["function_name"] == f"video-api-{suffix}"
     assert (function["runtime"], function["handler"]) == ("python3.12", "handler.handler")
     assert function["tracing_config"] == {"mode": "Active"}
-    assert function["role"] == reference_to(stack, find(stack, "aws_iam_role", name=f"video-api-handler-{suffix}"), "arn")
+    assert function["role"] == reference_to(
+        stack, find(stack, "aws_iam_role", name=f"video-api-handler-{suffix}"), "arn"
+    )
     variables = function["environment"]["variables"]
     assert variables["STATE_MACHINE_ARN"] == reference_to(stack, find(stack, "aws_sfn_state_machine"), "arn")
     assert variables["ENVIRONMENT"] == suffix
     assert function["filename"].startswith("assets/") and function["filename"].endswith("/video-api.zip")
-    assert function["source_code_hash"] == "${filebase64sha256(\"%s\")}" % function["filename"]
+    assert function["source_code_hash"] == '${{filebase64sha256("{}")}}'.format(function["filename"])
     group = find(stack, "aws_cloudwatch_log_group", name=f"/aws/lambda/video-api-{suffix}")
     assert group["retention_in_days"] == environments[suffix].log_retention_days
 
@@ -126,7 +159,8 @@ def test_lambda_role_only_starts_and_reads_executions_of_its_state_machine(stack
     machine = find(stack, "aws_sfn_state_machine", name=f"video-processing-workflow-{suffix}")
     assert statements["StartAndList"]["resources"] == [reference_to(stack, machine, "arn")]
     assert statements["DescribeExecutions"]["resources"] == [
-        arn(stack, "states", environments[suffix].region, f"execution:{reference_to(stack, machine, 'name')}:*")]
+        arn(stack, "states", environments[suffix].region, f"execution:{reference_to(stack, machine, 'name')}:*")
+    ]
     logs = find(stack, "aws_cloudwatch_log_group", name=f"/aws/lambda/video-api-{suffix}")
     assert statements["Logs"]["resources"] == [reference_to(stack, logs, "arn") + ":*"]
 

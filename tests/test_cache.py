@@ -13,7 +13,9 @@ def test_redis_two_nodes_failover_encrypted(stacks, suffix):
     assert (group["node_type"], group["num_cache_clusters"]) == ("cache.t3.micro", 2)
     assert group["automatic_failover_enabled"] is True and group["multi_az_enabled"] is True
     assert group["at_rest_encryption_enabled"] == "true" and group["transit_encryption_enabled"] is True
-    assert group["security_group_ids"] == [reference_to(stack, find(stack, "aws_security_group", name=f"redis-{suffix}"), "id")]
+    assert group["security_group_ids"] == [
+        reference_to(stack, find(stack, "aws_security_group", name=f"redis-{suffix}"), "id")
+    ]
 
 
 @pytest.mark.parametrize("suffix", SUFFIXES)
@@ -33,7 +35,11 @@ def test_snapshots_maintenance_and_slow_log(stacks, environments, suffix, retent
     assert group["snapshot_retention_limit"] == retention
     assert group["maintenance_window"] == "sun:17:00-sun:18:00" and group["snapshot_window"] == "15:00-16:00"
     [delivery] = group["log_delivery_configuration"]
-    assert (delivery["log_type"], delivery["destination_type"], delivery["log_format"]) == ("slow-log", "cloudwatch-logs", "json")
+    assert (delivery["log_type"], delivery["destination_type"], delivery["log_format"]) == (
+        "slow-log",
+        "cloudwatch-logs",
+        "json",
+    )
     slow_log = find(stack, "aws_cloudwatch_log_group", name=f"/aws/elasticache/redis-{suffix}/slow-log")
     assert delivery["destination"] == reference_to(stack, slow_log, "name")
     assert slow_log["retention_in_days"] == environments[suffix].log_retention_days

@@ -1,4 +1,5 @@
 """checkov gate: every environment's synthesized stack passes, with only the skips in .checkov.yaml."""
+
 from __future__ import annotations
 
 import json
@@ -26,8 +27,12 @@ def checkov_bin() -> str:
 
 
 def run_checkov(target: Path) -> list[dict]:
-    result = subprocess.run([checkov_bin(), "--config-file", str(CONFIG), "-o", "json", "-d", str(target)],
-                            capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [checkov_bin(), "--config-file", str(CONFIG), "-o", "json", "-d", str(target)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.stdout.strip(), result.stderr
     reports = json.loads(result.stdout)
     return reports if isinstance(reports, list) else [reports]
@@ -56,8 +61,10 @@ def gate(synth_dir, tmp_path_factory) -> dict[str, dict]:
                     counts[suffix]["passed"] += 1
                 else:
                     counts[suffix]["failed"].append((check["check_id"], check["resource"]))
-    print("\ncheckov: " + ", ".join(f"{s} {c['passed']} passed / {len(c['failed'])} failed" for s, c in counts.items()
-                                  if s != MUTANT))
+    print(
+        "\ncheckov: "
+        + ", ".join(f"{s} {c['passed']} passed / {len(c['failed'])} failed" for s, c in counts.items() if s != MUTANT)
+    )
     return counts
 
 

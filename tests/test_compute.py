@@ -38,7 +38,9 @@ def test_fargate_task_definition_shape(stacks, suffix):
     assert efs["file_system_id"] == reference_to(stack, find(stack, "aws_efs_file_system"), "id")
     assert efs["transit_encryption"] == "ENABLED"
     assert efs["authorization_config"] == {
-        "iam": "ENABLED", "access_point_id": reference_to(stack, find(stack, "aws_efs_access_point"), "id")}
+        "iam": "ENABLED",
+        "access_point_id": reference_to(stack, find(stack, "aws_efs_access_point"), "id"),
+    }
 
 
 @pytest.mark.parametrize("suffix", SUFFIXES)
@@ -52,10 +54,14 @@ def test_container_definition_keeps_secrets_out_of_plain_environment(stacks, env
     assert "master_user_secret" not in elsewhere and "aws_secretsmanager_secret." not in elsewhere
     secret = reference_to(stack, db, "master_user_secret[0].secret_arn")
     assert {s["name"]: s["valueFrom"] for s in definition["secrets"]} == {
-        "DB_USERNAME": f"{secret}:username::", "DB_PASSWORD": f"{secret}:password::"}
+        "DB_USERNAME": f"{secret}:username::",
+        "DB_PASSWORD": f"{secret}:password::",
+    }
     assert {e["name"]: e["value"] for e in definition["environment"]} == {
         "REGION": environments[suffix].region,
-        "REDIS_ENDPOINT": reference_to(stack, find(stack, "aws_elasticache_replication_group"), "primary_endpoint_address"),
+        "REDIS_ENDPOINT": reference_to(
+            stack, find(stack, "aws_elasticache_replication_group"), "primary_endpoint_address"
+        ),
         "REDIS_PORT": "6379",
         "DB_HOST": reference_to(stack, db, "address"),
     }
@@ -69,7 +75,9 @@ def test_container_is_not_privileged_logs_to_awslogs_and_mounts_efs(stacks, envi
     assert definition["image"] == environments[suffix].compute.container_image
     log = definition["logConfiguration"]
     assert log["logDriver"] == "awslogs" and log["options"]["awslogs-region"] == environments[suffix].region
-    assert definition["mountPoints"] == [{"sourceVolume": "efs-storage", "containerPath": "/mnt/efs", "readOnly": False}]
+    assert definition["mountPoints"] == [
+        {"sourceVolume": "efs-storage", "containerPath": "/mnt/efs", "readOnly": False}
+    ]
     group = referenced(stack, log["options"]["awslogs-group"], "name")
     assert group["name"] == f"/ecs/video-processing-{suffix}"
     assert group["retention_in_days"] == environments[suffix].log_retention_days
@@ -81,13 +89,20 @@ def test_execution_role_reads_exactly_the_db_secret(stacks, environments, suffix
     statements = role_statements(stack, f"ecs-task-execution-{suffix}")
     read = statements["ReadDbSecret"]
     assert read["actions"] == ["secretsmanager:GetSecretValue"]
-    assert read["resources"] == [reference_to(stack, find(stack, "aws_db_instance"), "master_user_secret[0].secret_arn")]
+    assert read["resources"] == [
+        reference_to(stack, find(stack, "aws_db_instance"), "master_user_secret[0].secret_arn")
+    ]
     encrypted = environments[suffix].secrets.kms_encryption
     assert ("DecryptDbSecret" in statements) is encrypted
     if encrypted:
-        assert statements["DecryptDbSecret"]["resources"] == [reference_to(stack, kms_key(stack, f"alias/secrets-{suffix}"), "arn")]
+        assert statements["DecryptDbSecret"]["resources"] == [
+            reference_to(stack, kms_key(stack, f"alias/secrets-{suffix}"), "arn")
+        ]
     role = find(stack, "aws_iam_role", name=f"ecs-task-execution-{suffix}")
-    attached = [a["policy_arn"] for a in find_all(stack, "aws_iam_role_policy_attachment", role=reference_to(stack, role, "name"))]
+    attached = [
+        a["policy_arn"]
+        for a in find_all(stack, "aws_iam_role_policy_attachment", role=reference_to(stack, role, "name"))
+    ]
     assert attached == [arn(stack, "iam", "", "policy/service-role/AmazonECSTaskExecutionRolePolicy", account="aws")]
 
 
@@ -101,10 +116,18 @@ def test_task_role_connects_to_db_mounts_efs_and_reports(stacks, environments, s
     efs = statements["MountEfsThroughAccessPoint"]
     assert efs["actions"] == ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"]
     assert efs["resources"] == [reference_to(stack, find(stack, "aws_efs_file_system"), "arn")]
-    assert efs["condition"] == [{"test": "StringEquals", "variable": "elasticfilesystem:AccessPointArn",
-                                 "values": [reference_to(stack, find(stack, "aws_efs_access_point"), "arn")]}]
+    assert efs["condition"] == [
+        {
+            "test": "StringEquals",
+            "variable": "elasticfilesystem:AccessPointArn",
+            "values": [reference_to(stack, find(stack, "aws_efs_access_point"), "arn")],
+        }
+    ]
     assert statements["ReportToWorkflow"]["actions"] == [
-        "states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"]
+        "states:SendTaskSuccess",
+        "states:SendTaskFailure",
+        "states:SendTaskHeartbeat",
+    ]
 
 
 @pytest.mark.parametrize("suffix", SUFFIXES)
@@ -112,10 +135,15 @@ def test_service_written_log_groups_are_precreated_with_retention(stacks, enviro
     """Log groups AWS would create on its own outlive `destroy`; ours carry the environment's retention."""
     stack = stacks[suffix]
     days = environments[suffix].log_retention_days
-    insights = find(stack, "aws_cloudwatch_log_group", name=f"/aws/ecs/containerinsights/video-processing-{suffix}/performance")
+    insights = find(
+        stack, "aws_cloudwatch_log_group", name=f"/aws/ecs/containerinsights/video-processing-{suffix}/performance"
+    )
     rest_api = reference_to(stack, find(stack, "aws_api_gateway_rest_api"), "id")
-    execution = find(stack, "aws_cloudwatch_log_group",
-                     name=f"API-Gateway-Execution-Logs_{rest_api}/{environments[suffix].api.stage_name}")
+    execution = find(
+        stack,
+        "aws_cloudwatch_log_group",
+        name=f"API-Gateway-Execution-Logs_{rest_api}/{environments[suffix].api.stage_name}",
+    )
     assert insights["retention_in_days"] == execution["retention_in_days"] == days
     groups = find_all(stack, "aws_cloudwatch_log_group")
     assert {g["name"]: g["retention_in_days"] for g in groups if g["retention_in_days"] != days} == {}

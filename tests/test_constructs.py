@@ -17,9 +17,10 @@ ACCOUNT, REGION = "123456789012", "ap-northeast-1"
 @pytest.fixture(scope="module")
 def kit():
     """The classes, imported lazily (they load the provider bindings), and a settings profile to build from."""
-    from modules.context import StackContext  # first: installs the fast provider-bindings loader
     from cdktf import TerraformStack, Testing
     from cdktf_cdktf_provider_aws.provider import AwsProvider
+
+    from modules.context import StackContext  # first: installs the fast provider-bindings loader
 
     def bare_stack():
         stack = TerraformStack(Testing.app(), "bare")
@@ -32,8 +33,8 @@ def kit():
     return bare_stack, ctx, UNPROTECTED, Testing
 
 
-def synth(Testing, stack, *, validate: bool = False) -> dict:
-    return json.loads(Testing.synth(stack, run_validations=validate))
+def synth(testing, stack, *, validate: bool = False) -> dict:
+    return json.loads(testing.synth(stack, run_validations=validate))
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +46,7 @@ def data_tier(kit):
     from modules.notifications import Notifications
     from modules.storage import Storage
 
-    bare_stack, ctx, dev, Testing = kit
+    bare_stack, ctx, dev, testing = kit
     stack = bare_stack()
     network = Network(stack, "network", ctx=ctx, settings=dev.network)
     database = Database(stack, "database", ctx=ctx, settings=dev.database, network=network, secrets_kms_key_arn=None)
@@ -67,7 +68,7 @@ def data_tier(kit):
     second = Role(stack, "second", name="second", service="lambda.amazonaws.com")
     notifications.grant_publish(publisher)
     notifications.grant_publish(second)
-    return synth(Testing, stack, validate=True)
+    return synth(testing, stack, validate=True)
 
 
 def test_grants_land_in_one_policy_in_the_order_given(data_tier):
@@ -100,7 +101,9 @@ def test_allow_from_opens_the_owners_port_to_each_peer_group_only(data_tier):
 
 
 def test_every_publisher_is_allowed_and_everyone_else_denied(data_tier):
-    roles = {reference_to(data_tier, find(data_tier, "aws_iam_role", name=name), "arn") for name in ("publisher", "second")}
+    roles = {
+        reference_to(data_tier, find(data_tier, "aws_iam_role", name=name), "arn") for name in ("publisher", "second")
+    }
     topic_policies = find_all(data_tier, "aws_sns_topic_policy")
     assert len(topic_policies) == 2
     for topic_policy in topic_policies:
@@ -115,21 +118,21 @@ def test_every_publisher_is_allowed_and_everyone_else_denied(data_tier):
 def test_a_role_that_no_module_granted_anything_fails_the_synth(kit):
     from modules.iam import Role
 
-    bare_stack, _, _, Testing = kit
+    bare_stack, _, _, testing = kit
     stack = bare_stack()
     Role(stack, "idle", name="idle-role", service="lambda.amazonaws.com")
     with pytest.raises(Exception, match="role idle-role: inline policy without statements"):
-        synth(Testing, stack, validate=True)
+        synth(testing, stack, validate=True)
 
 
 def test_topics_nobody_may_publish_to_fail_the_synth(kit):
     from modules.notifications import Notifications
 
-    bare_stack, ctx, dev, Testing = kit
+    bare_stack, ctx, dev, testing = kit
     stack = bare_stack()
     Notifications(stack, "notifications", ctx=ctx, settings=dev.notifications)
     with pytest.raises(Exception, match="no role may publish"):
-        synth(Testing, stack, validate=True)
+        synth(testing, stack, validate=True)
 
 
 def test_a_managed_policy_only_role_refuses_statements(kit):

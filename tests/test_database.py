@@ -11,12 +11,16 @@ from tests.helpers import address, find, find_all, kms_key, policy_statements, r
 def test_postgres_15_on_a_supported_minor_version_encrypted_private(stacks, suffix):
     stack = stacks[suffix]
     db = find(stack, "aws_db_instance")
-    assert db["engine"] == "postgres" and re.fullmatch(r"15\.\d+", db["engine_version"]) and db["engine_version"] != "15.3"
+    assert (
+        db["engine"] == "postgres" and re.fullmatch(r"15\.\d+", db["engine_version"]) and db["engine_version"] != "15.3"
+    )
     assert (db["instance_class"], db["allocated_storage"], db["storage_type"]) == ("db.t3.medium", 100, "gp3")
     assert db["storage_encrypted"] is True and db["publicly_accessible"] is False
     assert db["db_name"] == "videometadata" and db["identifier"] == f"rds-postgresql-{suffix}"
     assert db["iam_database_authentication_enabled"] is True
-    assert db["vpc_security_group_ids"] == [reference_to(stack, find(stack, "aws_security_group", name=f"rds-{suffix}"), "id")]
+    assert db["vpc_security_group_ids"] == [
+        reference_to(stack, find(stack, "aws_security_group", name=f"rds-{suffix}"), "id")
+    ]
 
 
 @pytest.mark.parametrize("suffix", SUFFIXES)
@@ -41,20 +45,38 @@ def test_master_password_is_managed_by_rds_and_never_in_configuration(stacks, sy
 
 @pytest.mark.parametrize("suffix", SUFFIXES)
 def test_parameter_group_forces_tls(stacks, synthesized, suffix):
-    assert Testing.to_have_resource_with_properties(synthesized[suffix], "aws_db_parameter_group", {
-        "family": "postgres15", "parameter": [{"name": "rds.force_ssl", "value": "1"}, {"name": "log_connections", "value": "1"}],
-    })
+    assert Testing.to_have_resource_with_properties(
+        synthesized[suffix],
+        "aws_db_parameter_group",
+        {
+            "family": "postgres15",
+            "parameter": [{"name": "rds.force_ssl", "value": "1"}, {"name": "log_connections", "value": "1"}],
+        },
+    )
     stack = stacks[suffix]
-    assert find(stack, "aws_db_instance")["parameter_group_name"] == \
-        reference_to(stack, find(stack, "aws_db_parameter_group", family="postgres15"), "name")
+    assert find(stack, "aws_db_instance")["parameter_group_name"] == reference_to(
+        stack, find(stack, "aws_db_parameter_group", family="postgres15"), "name"
+    )
 
 
-@pytest.mark.parametrize("suffix, multi_az, backups, protection, final, insights, monitoring", [
-    (env.suffix, env.database.multi_az, env.database.backup_retention_days, env.database.deletion_protection,
-     env.database.final_snapshot, env.database.performance_insights, env.database.monitoring_interval_seconds)
-    for env in ENVIRONMENTS
-])
-def test_environment_differences(stacks, environments, suffix, multi_az, backups, protection, final, insights, monitoring):
+@pytest.mark.parametrize(
+    "suffix, multi_az, backups, protection, final, insights, monitoring",
+    [
+        (
+            env.suffix,
+            env.database.multi_az,
+            env.database.backup_retention_days,
+            env.database.deletion_protection,
+            env.database.final_snapshot,
+            env.database.performance_insights,
+            env.database.monitoring_interval_seconds,
+        )
+        for env in ENVIRONMENTS
+    ],
+)
+def test_environment_differences(
+    stacks, environments, suffix, multi_az, backups, protection, final, insights, monitoring
+):
     stack = stacks[suffix]
     db = find(stack, "aws_db_instance")
     assert db["multi_az"] is multi_az
@@ -74,8 +96,10 @@ def test_log_exports_go_to_precreated_groups_with_retention(stacks, environments
     stack = stacks[suffix]
     db = find(stack, "aws_db_instance")
     assert db["enabled_cloudwatch_logs_exports"] == ["postgresql", "upgrade"]
-    groups = [find(stack, "aws_cloudwatch_log_group", name=f"/aws/rds/instance/rds-postgresql-{suffix}/{kind}")
-              for kind in db["enabled_cloudwatch_logs_exports"]]
+    groups = [
+        find(stack, "aws_cloudwatch_log_group", name=f"/aws/rds/instance/rds-postgresql-{suffix}/{kind}")
+        for kind in db["enabled_cloudwatch_logs_exports"]
+    ]
     assert [g["retention_in_days"] for g in groups] == [environments[suffix].log_retention_days] * 2
     assert db["depends_on"] == [address(stack, g) for g in groups]  # ours exist before RDS would create them
 
@@ -88,7 +112,9 @@ def test_prod_master_secret_uses_the_customer_managed_key(stacks):
         stack = stacks[env.suffix]
         db = find(stack, "aws_db_instance")
         if env.secrets.kms_encryption:
-            assert db["master_user_secret_kms_key_id"] == reference_to(stack, kms_key(stack, f"alias/secrets-{env.suffix}"), "arn")
+            assert db["master_user_secret_kms_key_id"] == reference_to(
+                stack, kms_key(stack, f"alias/secrets-{env.suffix}"), "arn"
+            )
         else:
             assert "master_user_secret_kms_key_id" not in db, env.suffix
 

@@ -1,4 +1,5 @@
 """Every role policy of every environment passes parliament (IAM lint)."""
+
 import pytest
 
 from tests.conftest import SUFFIXES
@@ -15,12 +16,28 @@ def test_identity_policies_pass_parliament(stacks, suffix):
 
 
 def test_parliament_catches_a_mismatched_resource():
-    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["ecs:StopTask"],
-                                                      "Resource": ["arn:aws:sns:ap-northeast-1:123456789012:topic"]}]}
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["ecs:StopTask"],
+                "Resource": ["arn:aws:sns:ap-northeast-1:123456789012:topic"],
+            }
+        ],
+    }
     assert any(finding.startswith("RESOURCE_MISMATCH") for finding in lint(policy))
 
 
 def test_only_the_known_parliament_false_positive_is_accepted():
-    allowed = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["states:ListExecutions", "states:StopExecution"],
-                                                       "Resource": ["arn:aws:sns:ap-northeast-1:123456789012:topic"]}]}
+    allowed = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["states:ListExecutions", "states:StopExecution"],
+                "Resource": ["arn:aws:sns:ap-northeast-1:123456789012:topic"],
+            }
+        ],
+    }
     assert any("states:StopExecution" in finding for finding in lint(allowed))

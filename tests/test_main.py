@@ -15,8 +15,15 @@ from tests.conftest import foreign_folder, pipenv_path_entries, tree
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "config" / "environments.toml"
-DROPPED = ("ENVIRONMENTS", "ENVIRONMENT_SUFFIX", "VP_CONFIG", "TF_BACKEND", "TF_STATE_BUCKET", "TF_STATE_REGION",
-           "VP_AWS_BINDINGS")
+DROPPED = (
+    "ENVIRONMENTS",
+    "ENVIRONMENT_SUFFIX",
+    "VP_CONFIG",
+    "TF_BACKEND",
+    "TF_STATE_BUCKET",
+    "TF_STATE_REGION",
+    "VP_AWS_BINDINGS",
+)
 
 
 def user_environ(**env: str) -> dict[str, str]:
@@ -26,8 +33,14 @@ def user_environ(**env: str) -> dict[str, str]:
 
 
 def start_main(out: Path | str, **env: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "main.py"], cwd=ROOT, env=user_environ(CDKTF_OUTDIR=str(out), **env),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "main.py"],
+        cwd=ROOT,
+        env=user_environ(CDKTF_OUTDIR=str(out), **env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def run_main(out: Path | str, **env: str) -> subprocess.CompletedProcess:
@@ -38,8 +51,11 @@ def run_main(out: Path | str, **env: str) -> subprocess.CompletedProcess:
 
 def repository_files() -> dict[str, str]:
     listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
-    return {name: hashlib.sha256((ROOT / name).read_bytes()).hexdigest()
-            for name in listed.split("\0") if name and (ROOT / name).is_file()}
+    return {
+        name: hashlib.sha256((ROOT / name).read_bytes()).hexdigest()
+        for name in listed.split("\0")
+        if name and (ROOT / name).is_file()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -74,10 +90,14 @@ def test_main_replaces_its_earlier_output_with_distinct_state_keys(full_run):
     tmp, _ = full_run
     stacks = sorted(p.name for p in (tmp / "out" / "stacks").iterdir())
     assert stacks == ["video-pipeline-dev", "video-pipeline-pr123"]  # the earlier output's stack is gone
-    keys = {s: json.loads((tmp / "out" / "stacks" / s / "cdk.tf.json").read_text())["terraform"]["backend"]["s3"]["key"]
-            for s in stacks}
-    assert keys == {"video-pipeline-dev": "video-pipeline/dev/terraform.tfstate",
-                    "video-pipeline-pr123": "video-pipeline/adhoc/pr123/terraform.tfstate"}
+    keys = {
+        s: json.loads((tmp / "out" / "stacks" / s / "cdk.tf.json").read_text())["terraform"]["backend"]["s3"]["key"]
+        for s in stacks
+    }
+    assert keys == {
+        "video-pipeline-dev": "video-pipeline/dev/terraform.tfstate",
+        "video-pipeline-pr123": "video-pipeline/adhoc/pr123/terraform.tfstate",
+    }
 
 
 def test_main_prints_progress_and_summary_table(full_run):
@@ -87,7 +107,7 @@ def test_main_prints_progress_and_summary_table(full_run):
     lines = result.stderr.splitlines()
     header = next(i for i, line in enumerate(lines) if line.startswith("stack "))
     assert lines[header].split() == ["stack", "resources", "state", "output", "folder"]
-    row = next(line.split() for line in lines[header + 2:] if line.startswith("video-pipeline-pr123 "))
+    row = next(line.split() for line in lines[header + 2 :] if line.startswith("video-pipeline-pr123 "))
     assert int(row[1]) > 30 and row[2] == "video-pipeline/adhoc/pr123/terraform.tfstate"
     assert row[3] == str(tmp / "out" / "stacks" / "video-pipeline-pr123")
 
@@ -113,48 +133,83 @@ def broken_config(tmp_path: Path, old: str, new: str) -> Path:
 
 BAD_INPUT = {
     # case from the "Safe to run" issue -> (environment, message)
-    "2-adhoc-suffix-prod": ({"ENVIRONMENTS": "dev", "ENVIRONMENT_SUFFIX": "prod"},
-                            "ENVIRONMENT_SUFFIX = 'prod': must differ from every environment in the settings file"),
-    "2-adhoc-suffix-staging": ({"ENVIRONMENTS": "dev", "ENVIRONMENT_SUFFIX": "staging"},
-                               "ENVIRONMENT_SUFFIX = 'staging': must differ from every environment"),
-    "4-config-dev-null": ({"VP_CONFIG": "/dev/null"},
-                          "environments = {}: /dev/null must declare at least one [environments.<name>] table"),
+    "2-adhoc-suffix-prod": (
+        {"ENVIRONMENTS": "dev", "ENVIRONMENT_SUFFIX": "prod"},
+        "ENVIRONMENT_SUFFIX = 'prod': must differ from every environment in the settings file",
+    ),
+    "2-adhoc-suffix-staging": (
+        {"ENVIRONMENTS": "dev", "ENVIRONMENT_SUFFIX": "staging"},
+        "ENVIRONMENT_SUFFIX = 'staging': must differ from every environment",
+    ),
+    "4-config-dev-null": (
+        {"VP_CONFIG": "/dev/null"},
+        "environments = {}: /dev/null must declare at least one [environments.<name>] table",
+    ),
     "4-config-binary": ({"VP_CONFIG": "/bin/true"}, "config file '/bin/true': cannot be read as UTF-8 TOML"),
     "4-config-missing": ({"VP_CONFIG": "/nonexistent.toml"}, "cannot be read as UTF-8 TOML"),
     "4-environments-empty": ({"ENVIRONMENTS": ""}, "ENVIRONMENTS = '': selects no environment"),
     "5-suffix-newline": ({"ENVIRONMENT_SUFFIX": "pr1\n"}, "invalid environment suffix 'pr1\\n': lowercase letters"),
     "5-suffix-case": ({"ENVIRONMENT_SUFFIX": "PR-1"}, "invalid environment suffix 'PR-1': lowercase letters"),
     "5-suffix-length": ({"ENVIRONMENT_SUFFIX": "a" * 35}, "at most 34 characters"),
-    "5-state-bucket-ip": ({"TF_STATE_BUCKET": "192.168.1.1"},
-                          "TF_STATE_BUCKET = '192.168.1.1': S3 bucket name must not be formatted as an IP address"),
+    "5-state-bucket-ip": (
+        {"TF_STATE_BUCKET": "192.168.1.1"},
+        "TF_STATE_BUCKET = '192.168.1.1': S3 bucket name must not be formatted as an IP address",
+    ),
     "5-state-bucket-dots": ({"TF_STATE_BUCKET": "a..b"}, "S3 bucket name must not contain two adjacent dots"),
-    "6-suffix-collision": ({"ENVIRONMENT_SUFFIX": "execution-dev"},
-                           "ENVIRONMENT_SUFFIX = 'execution-dev': derives 'ecs-task-execution-dev' from "
-                           "'ecs-task-{s}', which is dev's 'ecs-task-execution-{s}'"),
+    "6-suffix-collision": (
+        {"ENVIRONMENT_SUFFIX": "execution-dev"},
+        (
+            "ENVIRONMENT_SUFFIX = 'execution-dev': derives 'ecs-task-execution-dev' from "
+            "'ecs-task-{s}', which is dev's 'ecs-task-execution-{s}'"
+        ),
+    ),
     "unknown-environment": ({"ENVIRONMENTS": "dev,qa"}, "environment = 'qa': unknown environment"),
     "unknown-backend": ({"TF_BACKEND": "consul"}, "TF_BACKEND = 'consul': must be 's3' or 'local'"),
 }
 
 BAD_FILES = {
     "4-misspelled-table": ("[environments.dev]", "[enviroments.dev]", "enviroments = "),
-    "5-maintenance-hour-29": ('maintenance_window = "sun:17:00-sun:18:00"', 'maintenance_window = "sun:29:00-sun:30:00"',
-                              "maintenance_window = 'sun:29:00-sun:30:00': must look like sun:17:00-sun:18:00"),
-    "5-windows-overlap": ('snapshot_window = "15:00-16:00"', 'snapshot_window = "16:30-17:30"',
-                          "must not overlap the maintenance window sun:17:00-sun:18:00"),
-    "5-public-vpc": ('vpc_cidr = "10.1.0.0/16"', 'vpc_cidr = "8.8.0.0/16"',
-                     "environments.staging.network.vpc_cidr = '8.8.0.0/16': must be a private (RFC 1918) range"),
+    "5-maintenance-hour-29": (
+        'maintenance_window = "sun:17:00-sun:18:00"',
+        'maintenance_window = "sun:29:00-sun:30:00"',
+        "maintenance_window = 'sun:29:00-sun:30:00': must look like sun:17:00-sun:18:00",
+    ),
+    "5-windows-overlap": (
+        'snapshot_window = "15:00-16:00"',
+        'snapshot_window = "16:30-17:30"',
+        "must not overlap the maintenance window sun:17:00-sun:18:00",
+    ),
+    "5-public-vpc": (
+        'vpc_cidr = "10.1.0.0/16"',
+        'vpc_cidr = "8.8.0.0/16"',
+        "environments.staging.network.vpc_cidr = '8.8.0.0/16': must be a private (RFC 1918) range",
+    ),
     "5-az-count-30": ("az_count = 2", "az_count = 30", "az_count = 30: must be between 2"),
-    "5-overlapping-cidr": ('vpc_cidr = "10.1.0.0/16"', 'vpc_cidr = "10.0.0.0/16"',
-                           "environments.staging.network.vpc_cidr = '10.0.0.0/16': overlaps dev's 10.0.0.0/16"),
-    "10-prod-without-protection": ("protect_stateful = true", "protect_stateful = false",
-                                   "environments.prod.protect_stateful = False: must stay on in prod"),
-    "10-prod-without-final-snapshot": ("final_snapshot = true", "final_snapshot = false",
-                                       "environments.prod.database.final_snapshot = False: must stay on in prod"),
-    "10-adhoc-profile-prod": ('profile = "dev"', 'profile = "prod"',
-                              "adhoc.profile = 'prod': must not be prod or a protect_stateful environment"),
-    "10-two-singleton-owners": ('[environments.staging.network]', '[environments.staging.api]\n'
-                                'manage_account_logging_role = true\n[environments.staging.network]',
-                                "staging already manages the account-wide API Gateway logging role"),
+    "5-overlapping-cidr": (
+        'vpc_cidr = "10.1.0.0/16"',
+        'vpc_cidr = "10.0.0.0/16"',
+        "environments.staging.network.vpc_cidr = '10.0.0.0/16': overlaps dev's 10.0.0.0/16",
+    ),
+    "10-prod-without-protection": (
+        "protect_stateful = true",
+        "protect_stateful = false",
+        "environments.prod.protect_stateful = False: must stay on in prod",
+    ),
+    "10-prod-without-final-snapshot": (
+        "final_snapshot = true",
+        "final_snapshot = false",
+        "environments.prod.database.final_snapshot = False: must stay on in prod",
+    ),
+    "10-adhoc-profile-prod": (
+        'profile = "dev"',
+        'profile = "prod"',
+        "adhoc.profile = 'prod': must not be prod or a protect_stateful environment",
+    ),
+    "10-two-singleton-owners": (
+        "[environments.staging.network]",
+        "[environments.staging.api]\nmanage_account_logging_role = true\n[environments.staging.network]",
+        "staging already manages the account-wide API Gateway logging role",
+    ),
 }
 
 
@@ -208,13 +263,16 @@ def test_a_folder_this_app_did_not_write_is_refused(tmp_path):
     assert tree(tmp_path) == before
 
 
-@pytest.mark.parametrize("outdir, message", [
-    ("..", f"output folder '{ROOT.parent}': contains {ROOT}, which a synth must never replace"),
-    (".", f"output folder '{ROOT}': is {ROOT}, which a synth must never replace"),
-    ("/", "output folder '/': is /, which a synth must never replace"),
-    (str(Path.home()), f"output folder '{Path.home().resolve()}': is {Path.home().resolve()}"),
-    (".state", f"output folder '{ROOT / '.state'}': is {ROOT / '.state'}, which a synth must never replace"),
-])
+@pytest.mark.parametrize(
+    "outdir, message",
+    [
+        ("..", f"output folder '{ROOT.parent}': contains {ROOT}, which a synth must never replace"),
+        (".", f"output folder '{ROOT}': is {ROOT}, which a synth must never replace"),
+        ("/", "output folder '/': is /, which a synth must never replace"),
+        (str(Path.home()), f"output folder '{Path.home().resolve()}': is {Path.home().resolve()}"),
+        (".state", f"output folder '{ROOT / '.state'}': is {ROOT / '.state'}, which a synth must never replace"),
+    ],
+)
 def test_special_output_folders_are_refused(outdir, message):
     """Case 1: CDKTF_OUTDIR=.. deleted the repository's parent folder, the repository included."""
     before = repository_files()
@@ -227,11 +285,18 @@ def test_cdktf_cli_synth_into_a_foreign_folder_is_refused(tmp_path):
     victim = foreign_folder(tmp_path / "victim")
     (victim / "stacks" / "keep").mkdir(parents=True)  # the CLI deletes stacks/* folders a synth did not produce
     before = tree(tmp_path)
-    environ = user_environ(CHECKPOINT_DISABLE="1", DISABLE_VERSION_CHECK="true", CDKTF_HOME=str(tmp_path / "cdktf-home"),
-                           CI="1")
+    environ = user_environ(
+        CHECKPOINT_DISABLE="1", DISABLE_VERSION_CHECK="true", CDKTF_HOME=str(tmp_path / "cdktf-home"), CI="1"
+    )
     environ["PATH"] = os.pathsep.join([*pipenv_path_entries(), environ["PATH"]])  # cdktf.json runs `pipenv run`
-    cli = subprocess.run([str(ROOT / "node_modules" / ".bin" / "cdktf"), "synth", "--output", str(victim)],
-                         cwd=ROOT, env=environ, capture_output=True, text=True, timeout=120)
+    cli = subprocess.run(
+        [str(ROOT / "node_modules" / ".bin" / "cdktf"), "synth", "--output", str(victim)],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert cli.returncode != 0
     assert "exists and holds files this app did not write" in cli.stdout + cli.stderr
     after = {k: v for k, v in tree(tmp_path).items() if not k.startswith("cdktf-home/")}
@@ -252,8 +317,9 @@ def test_fast_loader_output_is_identical_to_the_plain_import(full_run, tmp_path)
     fast_stacks = sorted((fast_tmp / "out" / "stacks").iterdir())
     assert [stack.name for stack in fast_stacks] == ["video-pipeline-dev", "video-pipeline-pr123"]  # compared below
     for stack in fast_stacks:
-        assert (tmp_path / "out" / "stacks" / stack.name / "cdk.tf.json").read_text() == \
-            (stack / "cdk.tf.json").read_text()
+        assert (tmp_path / "out" / "stacks" / stack.name / "cdk.tf.json").read_text() == (
+            stack / "cdk.tf.json"
+        ).read_text()
 
 
 class FakeApp:
@@ -269,14 +335,18 @@ class FakeApp:
             (folder / "cdk.tf.json").write_text("{}")
 
 
-@pytest.mark.parametrize("under_cli, expected", [
-    (False, ["video-pipeline-dev"]),
-    # The CLI listed stacks/* before running main.py and deletes what the synth did not produce: a folder that is
-    # gone makes it fail with ENOENT, so an empty one is left for it.
-    (True, ["video-pipeline-dev", "video-pipeline-gone"]),
-])
-def test_under_the_cdktf_cli_folders_of_earlier_stacks_are_left_empty_for_it(tmp_path, monkeypatch, environments,
-                                                                           under_cli, expected):
+@pytest.mark.parametrize(
+    "under_cli, expected",
+    [
+        (False, ["video-pipeline-dev"]),
+        # The CLI listed stacks/* before running main.py and deletes what the synth did not produce: a folder that is
+        # gone makes it fail with ENOENT, so an empty one is left for it.
+        (True, ["video-pipeline-dev", "video-pipeline-gone"]),
+    ],
+)
+def test_under_the_cdktf_cli_folders_of_earlier_stacks_are_left_empty_for_it(
+    tmp_path, monkeypatch, environments, under_cli, expected
+):
     import main
     from synth.output import replace_output
 

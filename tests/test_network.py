@@ -22,11 +22,15 @@ def routes(stack: dict, subnet: dict) -> list[dict]:
 
 @pytest.mark.parametrize("suffix", SUFFIXES)
 def test_vpc_has_dns_support_and_hostnames(synthesized, environments, suffix):
-    assert Testing.to_have_resource_with_properties(synthesized[suffix], "aws_vpc", {
-        "cidr_block": environments[suffix].network.vpc_cidr,
-        "enable_dns_support": True,
-        "enable_dns_hostnames": True,
-    })
+    assert Testing.to_have_resource_with_properties(
+        synthesized[suffix],
+        "aws_vpc",
+        {
+            "cidr_block": environments[suffix].network.vpc_cidr,
+            "enable_dns_support": True,
+            "enable_dns_hostnames": True,
+        },
+    )
 
 
 @pytest.mark.parametrize("suffix", SUFFIXES)
@@ -36,7 +40,9 @@ def test_six_24_subnets_in_cdk_order(stacks, environments, suffix):
     expected = [str(net) for net in list(vpc.subnets(new_prefix=24))[:6]]
     ordered = sorted(find_all(stack, "aws_subnet"), key=lambda s: ipaddress.ip_network(s["cidr_block"]))
     assert [s["cidr_block"] for s in ordered] == expected
-    assert [s["tags"] for s in ordered] == [{"Name": f"{tier}-{az}-{suffix}", "Tier": tier} for tier in TIERS for az in (1, 2)]
+    assert [s["tags"] for s in ordered] == [
+        {"Name": f"{tier}-{az}-{suffix}", "Tier": tier} for tier in TIERS for az in (1, 2)
+    ]
     assert not any(s["map_public_ip_on_launch"] for s in ordered)  # CDK sets it on public subnets; nothing needs it
     assert {s["vpc_id"] for s in ordered} == {reference_to(stack, find(stack, "aws_vpc"), "id")}
     for tier in TIERS:  # each tier spans two distinct AZs
@@ -74,12 +80,15 @@ def test_routes_public_to_igw_private_to_nat_isolated_none(stacks, suffix):
         assert routes(stack, subnet) == [], subnet["tags"]["Name"]
     igw = reference_to(stack, find(stack, "aws_internet_gateway"), "id")
     for subnet in subnets(stack, "public"):
-        assert [(r["destination_cidr_block"], r.get("gateway_id"), "nat_gateway_id" in r) for r in routes(stack, subnet)] == \
-            [("0.0.0.0/0", igw, False)], subnet["tags"]["Name"]
+        assert [
+            (r["destination_cidr_block"], r.get("gateway_id"), "nat_gateway_id" in r) for r in routes(stack, subnet)
+        ] == [("0.0.0.0/0", igw, False)], subnet["tags"]["Name"]
     nat_gateways = {reference_to(stack, nat, "id") for nat in find_all(stack, "aws_nat_gateway")}
     for subnet in subnets(stack, "private"):
-        to_nat = [(r["destination_cidr_block"], "gateway_id" in r, r.get("nat_gateway_id") in nat_gateways)
-                  for r in routes(stack, subnet)]
+        to_nat = [
+            (r["destination_cidr_block"], "gateway_id" in r, r.get("nat_gateway_id") in nat_gateways)
+            for r in routes(stack, subnet)
+        ]
         assert to_nat == [("0.0.0.0/0", False, True)], subnet["tags"]["Name"]
     assert len(find_all(stack, "aws_route")) == 4  # nothing else routes anywhere
 
@@ -99,8 +108,16 @@ def test_data_groups_only_admit_ecs_on_their_port(stacks, suffix):
     def group(ref: str) -> str:
         return referenced(stack, ref, "id")["name"]
 
-    admitted = {(group(r["security_group_id"]), r["ip_protocol"], r["from_port"], r["to_port"],
-                 group(r["referenced_security_group_id"])) for r in find_all(stack, "aws_vpc_security_group_ingress_rule")}
+    admitted = {
+        (
+            group(r["security_group_id"]),
+            r["ip_protocol"],
+            r["from_port"],
+            r["to_port"],
+            group(r["referenced_security_group_id"]),
+        )
+        for r in find_all(stack, "aws_vpc_security_group_ingress_rule")
+    }
     assert admitted == {  # (group, protocol, ports, from the group of)
         (f"rds-{suffix}", "tcp", 5432, 5432, f"ecs-tasks-{suffix}"),
         (f"redis-{suffix}", "tcp", 6379, 6379, f"ecs-tasks-{suffix}"),
@@ -108,7 +125,9 @@ def test_data_groups_only_admit_ecs_on_their_port(stacks, suffix):
     }
     assert len(find_all(stack, "aws_vpc_security_group_ingress_rule")) == 3
     groups = find_all(stack, "aws_security_group")
-    assert sorted(g["name"] for g in groups) == sorted(f"{base}-{suffix}" for base in ("ecs-tasks", "rds", "redis", "efs"))
+    assert sorted(g["name"] for g in groups) == sorted(
+        f"{base}-{suffix}" for base in ("ecs-tasks", "rds", "redis", "efs")
+    )
     for g in groups:
         assert "ingress" not in g and "egress" not in g, g["name"]  # rules are separate resources
 
@@ -127,4 +146,6 @@ def test_flow_logs_to_cloudwatch_with_retention(stacks, suffix, days):
     assert flow["vpc_id"] == reference_to(stack, find(stack, "aws_vpc"), "id")
     group = referenced(stack, flow["log_destination"], "arn")
     assert (group["name"], group["retention_in_days"]) == (f"/aws/vpc/flow-logs/vpc-{suffix}", days)
-    assert flow["iam_role_arn"] == reference_to(stack, find(stack, "aws_iam_role", name=f"vpc-flow-logs-{suffix}"), "arn")
+    assert flow["iam_role_arn"] == reference_to(
+        stack, find(stack, "aws_iam_role", name=f"vpc-flow-logs-{suffix}"), "arn"
+    )

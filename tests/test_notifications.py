@@ -7,11 +7,16 @@ from tests.conftest import ENVIRONMENTS, SUFFIXES
 from tests.helpers import find, find_all, kms_key, policy_statements, reference_to, referenced
 
 # topic name base -> display name
-TOPICS = {"video-processing-completion": "Video processing completed", "video-processing-error": "Video processing failed"}
+TOPICS = {
+    "video-processing-completion": "Video processing completed",
+    "video-processing-error": "Video processing failed",
+}
 
 
 def topics(stack: dict, suffix: str) -> list[dict]:
-    return [find(stack, "aws_sns_topic", name=f"{base}-{suffix}", display_name=display) for base, display in TOPICS.items()]
+    return [
+        find(stack, "aws_sns_topic", name=f"{base}-{suffix}", display_name=display) for base, display in TOPICS.items()
+    ]
 
 
 def workflow_role_arn(stack: dict, suffix: str) -> str:
@@ -50,7 +55,9 @@ def test_key_policy_lets_the_workflow_and_sns_use_the_key(stacks, suffix):
     key = kms_key(stack, f"alias/notifications-{suffix}")
     policy = find(stack, "aws_kms_key_policy", key_id=reference_to(stack, key, "key_id"))
     statements = {s["sid"]: s for s in policy_statements(stack, policy["policy"])}
-    assert statements["WorkflowPublishes"]["principals"] == [{"type": "AWS", "identifiers": [workflow_role_arn(stack, suffix)]}]
+    assert statements["WorkflowPublishes"]["principals"] == [
+        {"type": "AWS", "identifiers": [workflow_role_arn(stack, suffix)]}
+    ]
     assert statements["SnsUsesKey"]["principals"] == [{"type": "Service", "identifiers": ["sns.amazonaws.com"]}]
     assert set(statements["WorkflowPublishes"]["actions"]) == {"kms:GenerateDataKey*", "kms:Decrypt"}
 
@@ -59,7 +66,10 @@ def test_no_subscriptions_means_no_dead_letter_queue(stacks):
     unsubscribed = [env.suffix for env in ENVIRONMENTS if not env.notifications.email_subscriptions]
     assert unsubscribed
     for suffix in unsubscribed:
-        assert find_all(stacks[suffix], "aws_sqs_queue") == [] and find_all(stacks[suffix], "aws_sns_topic_subscription") == []
+        assert (
+            find_all(stacks[suffix], "aws_sqs_queue") == []
+            and find_all(stacks[suffix], "aws_sns_topic_subscription") == []
+        )
 
 
 def test_email_subscriptions_get_an_encrypted_dead_letter_queue():
@@ -76,7 +86,9 @@ def test_email_subscriptions_get_an_encrypted_dead_letter_queue():
     assert queue["name"] == f"video-processing-dlq-{suffix}"
     assert queue["kms_master_key_id"] == reference_to(stack, kms_key(stack, f"alias/notifications-{suffix}"), "arn")
     subscriptions = find_all(stack, "aws_sns_topic_subscription")
-    assert sorted((referenced(stack, s["topic_arn"], "arn")["name"], s["protocol"], s["endpoint"]) for s in subscriptions) == [
+    assert sorted(
+        (referenced(stack, s["topic_arn"], "arn")["name"], s["protocol"], s["endpoint"]) for s in subscriptions
+    ) == [
         (f"video-processing-completion-{suffix}", "email", "ops@example.com"),
         (f"video-processing-error-{suffix}", "email", "ops@example.com"),
     ]
@@ -86,5 +98,10 @@ def test_email_subscriptions_get_an_encrypted_dead_letter_queue():
     [statement] = policy_statements(stack, queue_policy["policy"])
     assert statement["principals"] == [{"type": "Service", "identifiers": ["sns.amazonaws.com"]}]
     assert statement["resources"] == [reference_to(stack, queue, "arn")]
-    assert statement["condition"] == [{"test": "ArnEquals", "variable": "aws:SourceArn",
-                                       "values": [reference_to(stack, t, "arn") for t in topics(stack, suffix)]}]
+    assert statement["condition"] == [
+        {
+            "test": "ArnEquals",
+            "variable": "aws:SourceArn",
+            "values": [reference_to(stack, t, "arn") for t in topics(stack, suffix)],
+        }
+    ]

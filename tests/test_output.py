@@ -23,6 +23,7 @@ def write_output(generation: str, files: int = 3, pause: float = 0.0):
         for index in range(files):
             (scratch / "stacks" / f"file-{index}").write_text(generation)
             time.sleep(pause)
+
     return build
 
 
@@ -36,18 +37,23 @@ def leftovers(parent: Path, name: str) -> list[str]:
 def test_a_folder_the_app_did_not_write_is_refused_and_untouched(tmp_path):
     victim = foreign_folder(tmp_path / "victim")
     before = tree(tmp_path)
-    with pytest.raises(OutputFolderError, match=f"output folder '{victim}': exists and holds files this app did not "
-                                                f"write \\(no {MARKER} file in it\\)"):
+    with pytest.raises(
+        OutputFolderError,
+        match=f"output folder '{victim}': exists and holds files this app did not write \\(no {MARKER} file in it\\)",
+    ):
         check_output_folder(str(victim))
     assert tree(tmp_path) == before
 
 
-@pytest.mark.parametrize("raw, rule", [
-    ("/", "is /"),
-    (".", "is "),                 # the current folder
-    ("..", "contains "),          # an ancestor of the current folder
-    ("~", "is "),                 # the home folder (expanded by the test)
-])
+@pytest.mark.parametrize(
+    "raw, rule",
+    [
+        ("/", "is /"),
+        (".", "is "),  # the current folder
+        ("..", "contains "),  # an ancestor of the current folder
+        ("~", "is "),  # the home folder (expanded by the test)
+    ],
+)
 def test_special_folders_are_refused(tmp_path, monkeypatch, raw, rule):
     monkeypatch.chdir(tmp_path)
     raw = str(Path.home()) if raw == "~" else raw
@@ -57,7 +63,8 @@ def test_special_folders_are_refused(tmp_path, monkeypatch, raw, rule):
 
 def test_the_repository_and_its_ancestors_are_refused(monkeypatch):
     # The current folder and home are guarded too, and the message names the first guarded folder found: put both at
-    # / (guarded anyway), so that only `protected` can match wherever the checkout lives (/tmp/x holds pytest's tmp_path).
+    # / (guarded anyway), so that only `protected` can match wherever the checkout lives (/tmp/x holds pytest's
+    # tmp_path).
     monkeypatch.chdir("/")
     monkeypatch.setenv("HOME", "/")
     for raw, what in ((str(ROOT), "is"), (str(ROOT.parent), "contains")):
@@ -68,7 +75,7 @@ def test_the_repository_and_its_ancestors_are_refused(monkeypatch):
 def test_the_local_state_folder_is_never_part_of_an_output(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     state = tmp_path / "repo" / ".state"
-    with pytest.raises(OutputFolderError, match="is .*/repo/.state, which a synth must never replace"):
+    with pytest.raises(OutputFolderError, match=r"is .*/repo/\.state, which a synth must never replace"):
         check_output_folder(str(state), state_dir=state)
     with pytest.raises(OutputFolderError, match="is inside the local state folder"):
         check_output_folder(str(state / "out"), state_dir=state)
@@ -157,12 +164,14 @@ def test_renameat2_exchanges_two_folders(tmp_path):
 
 def test_stale_scratch_folders_of_killed_runs_are_cleaned(tmp_path):
     out = tmp_path / "out"
-    code = (f"import os, signal, sys; sys.path.insert(0, {str(ROOT)!r}); from pathlib import Path\n"
-            "from synth.output import replace_output\n"
-            "def build(scratch):\n"
-            "    (scratch / 'half').write_text('written')\n"
-            "    os.kill(os.getpid(), signal.SIGKILL)\n"
-            f"replace_output(Path({str(out)!r}), build)\n")
+    code = (
+        f"import os, signal, sys; sys.path.insert(0, {str(ROOT)!r}); from pathlib import Path\n"
+        "from synth.output import replace_output\n"
+        "def build(scratch):\n"
+        "    (scratch / 'half').write_text('written')\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+        f"replace_output(Path({str(out)!r}), build)\n"
+    )
     replace_output(out, write_output("one"))
     killed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert killed.returncode == -signal.SIGKILL
@@ -205,6 +214,7 @@ def _synth_worker(out: str, generation: str, log: str) -> None:
         write_output(generation, files=5, pause=0.01)(scratch)
         with open(log, "a") as handle:
             handle.write(f"end {generation} {time.monotonic()}\n")
+
     replace_output(Path(out), build)
 
 
@@ -223,7 +233,7 @@ def test_concurrent_synths_take_turns_and_leave_one_whole_output(tmp_path):
         assert len(contents) == 1 and contents.pop().startswith(f"r{round_}-"), "a mix of two synths' files"
         assert leftovers(tmp_path, "out") == []
     events = [line.split() for line in log.read_text().splitlines()]
-    for (kind, generation, _), (next_kind, next_generation, _) in zip(events[::2], events[1::2]):
+    for (kind, generation, _), (next_kind, next_generation, _) in zip(events[::2], events[1::2], strict=True):
         assert (kind, next_kind) == ("start", "end") and generation == next_generation, "two builds overlapped"
 
 
@@ -241,7 +251,8 @@ def test_an_output_from_before_the_marker_gets_a_hint(tmp_path):
     old = tmp_path / "cdktf.out"
     (old / "stacks" / "video-pipeline-dev").mkdir(parents=True)
     (old / "manifest.json").write_text("{}")
-    with pytest.raises(OutputFolderError, match="looks like a synth output from before the marker: check it and "
-                                                "delete it once"):
+    with pytest.raises(
+        OutputFolderError, match="looks like a synth output from before the marker: check it and delete it once"
+    ):
         check_output_folder(str(old))
     assert (old / "manifest.json").exists()

@@ -26,8 +26,8 @@ def copy_sources(target: Path, *, mtime: float, mode: int) -> Path:
 
 
 def test_two_checkouts_with_other_times_and_modes_give_identical_packages(tmp_path):
-    first = copy_sources(tmp_path / "a" / "video_api", mtime=315_532_800, mode=0o600)       # 1980
-    second = copy_sources(tmp_path / "b" / "video_api", mtime=1_795_000_000, mode=0o755)    # 2026
+    first = copy_sources(tmp_path / "a" / "video_api", mtime=315_532_800, mode=0o600)  # 1980
+    second = copy_sources(tmp_path / "b" / "video_api", mtime=1_795_000_000, mode=0o755)  # 2026
     one = packaging.function_package(first, "video-api.zip").read_bytes()
     two = packaging.function_package(second, "video-api.zip").read_bytes()
     assert hashlib.sha256(one).hexdigest() == hashlib.sha256(two).hexdigest()
@@ -41,7 +41,8 @@ def test_package_holds_only_the_handler_modules_with_fixed_metadata(tmp_path):
         contents = {info.filename: archive.read(info) for info in infos}
     assert [i.filename for i in infos] == ["__init__.py", "handler.py", "routes.py"]  # no tests, bytecode, README
     assert {(i.date_time, i.external_attr >> 16, i.compress_type) for i in infos} == {
-        (packaging.FIXED_TIME, 0o100644, zipfile.ZIP_STORED)}
+        (packaging.FIXED_TIME, 0o100644, zipfile.ZIP_STORED)
+    }
     assert contents == packaging.function_sources(FUNCTION_SOURCE)
 
 

@@ -17,8 +17,21 @@ BINARY = "terraform-provider-aws_v5.100.0_x5"
 
 
 def init(workdir: Path, plugin_dir: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["terraform", "init", "-backend=false", f"-plugin-dir={plugin_dir}", "-lockfile=readonly",
-                           "-input=false", "-no-color"], cwd=workdir, env=terraform_env(), capture_output=True, text=True)
+    return subprocess.run(
+        [
+            "terraform",
+            "init",
+            "-backend=false",
+            f"-plugin-dir={plugin_dir}",
+            "-lockfile=readonly",
+            "-input=false",
+            "-no-color",
+        ],
+        cwd=workdir,
+        env=terraform_env(),
+        capture_output=True,
+        text=True,
+    )
 
 
 def test_every_stack_folder_carries_the_committed_lock_file(synth_dir):
@@ -28,8 +41,9 @@ def test_every_stack_folder_carries_the_committed_lock_file(synth_dir):
 
 @pytest.fixture
 def minimal_stack(tmp_path: Path) -> Path:
-    (tmp_path / "main.tf.json").write_text('{"terraform": {"required_providers": {"aws": '
-                                           '{"source": "aws", "version": "5.100.0"}}}}')
+    (tmp_path / "main.tf.json").write_text(
+        '{"terraform": {"required_providers": {"aws": {"source": "aws", "version": "5.100.0"}}}}'
+    )
     (tmp_path / ".terraform.lock.hcl").write_text(LOCK_FILE.read_text())
     return tmp_path
 
@@ -48,14 +62,19 @@ def test_a_tampered_provider_is_refused(minimal_stack, plugin_dir, tmp_path_fact
     (package / "LICENSE.txt").write_bytes((Path(plugin_dir) / PROVIDER / "LICENSE.txt").read_bytes() + b" ")
     result = init(minimal_stack, str(fake))
     assert result.returncode != 0
-    assert "doesn't match any of the checksums previously recorded in the dependency lock file" in \
-        " ".join(result.stderr.split())
+    assert "doesn't match any of the checksums previously recorded in the dependency lock file" in " ".join(
+        result.stderr.split()
+    )
 
 
 def find_plugin_dir(home: Path, **env: str) -> subprocess.CompletedProcess:
     environ = {k: v for k, v in os.environ.items() if k not in ("TF_PLUGIN_DIR", "XDG_DATA_HOME")}
-    return subprocess.run([str(ROOT / "scripts" / "find-plugin-dir")], env={**environ, "HOME": str(home), **env},
-                          capture_output=True, text=True)
+    return subprocess.run(
+        [str(ROOT / "scripts" / "find-plugin-dir")],
+        env={**environ, "HOME": str(home), **env},
+        capture_output=True,
+        text=True,
+    )
 
 
 def plant(root: Path) -> Path:
@@ -66,7 +85,7 @@ def plant(root: Path) -> Path:
 
 def test_find_plugin_dir_never_takes_a_world_writable_mirror(tmp_path, plugin_dir):
     planted = plant(tmp_path / ".terraform.d" / "plugins")  # a documented root, but ...
-    (planted / "registry.terraform.io").chmod(0o777)         # ... anyone could have put the binary there
+    (planted / "registry.terraform.io").chmod(0o777)  # ... anyone could have put the binary there
     result = find_plugin_dir(tmp_path)
     assert f"skipped {planted}: {planted / 'registry.terraform.io'} is world-writable" in result.stderr
     assert result.stdout.strip() != str(planted)
@@ -80,8 +99,11 @@ def test_find_plugin_dir_searches_only_documented_roots(tmp_path):
     finally:
         shutil.rmtree(planted)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() in ("/usr/local/share/terraform/plugins", "/usr/share/terraform/plugins",
-                                     "/opt/tf-plugins"), result.stdout
+    assert result.stdout.strip() in (
+        "/usr/local/share/terraform/plugins",
+        "/usr/share/terraform/plugins",
+        "/opt/tf-plugins",
+    ), result.stdout
     user_mirror = plant(tmp_path / ".terraform.d" / "plugins")
     assert find_plugin_dir(tmp_path).stdout.strip() == str(user_mirror)  # the user's own mirror comes first
 

@@ -39,8 +39,12 @@ def test_every_method_invokes_the_function(stacks, suffix):
     stack = stacks[suffix]
     invoke = reference_to(stack, find(stack, "aws_lambda_function"), "invoke_arn")
     for method in find_all(stack, "aws_api_gateway_method"):
-        [integration] = find_all(stack, "aws_api_gateway_integration", resource_id=method["resource_id"],
-                                 http_method=reference_to(stack, method, "http_method"))
+        [integration] = find_all(
+            stack,
+            "aws_api_gateway_integration",
+            resource_id=method["resource_id"],
+            http_method=reference_to(stack, method, "http_method"),
+        )
         assert (integration["type"], integration["uri"]) == ("AWS_PROXY", invoke)
 
 
@@ -63,8 +67,10 @@ def test_the_package_answers_every_route_as_lambda_loads_it(synth_dir, tmp_path)
     [package] = (stack_dir(synth_dir, SUFFIXES[0]) / "assets").rglob("*.zip")
     with zipfile.ZipFile(package) as archive:
         archive.extractall(tmp_path)
-    events = [{"resource": path, "httpMethod": method, "pathParameters": {"videoId": "v-1"}, "body": "{}"}
-              for path, method in routes.pairs()]
+    events = [
+        {"resource": path, "httpMethod": method, "pathParameters": {"videoId": "v-1"}, "body": "{}"}
+        for path, method in routes.pairs()
+    ]
     events += [{"resource": "/unknown", "httpMethod": "GET"}, {"resource": "/metadata", "httpMethod": "DELETE"}]
     probe = (
         "import json, sys, handler\n"
@@ -72,8 +78,13 @@ def test_the_package_answers_every_route_as_lambda_loads_it(synth_dir, tmp_path)
         "handler._client = type('Sfn', (), {'__getattr__': lambda self, name: (lambda *a, **k: 1 / 0)})()\n"
         "print(json.dumps([handler.handler(event)['statusCode'] for event in json.loads(sys.argv[1])]))\n"
     )
-    result = subprocess.run([sys.executable, "-c", probe, json.dumps(events)], cwd=tmp_path, capture_output=True,
-                            text=True, env={"PATH": "/usr/bin:/bin", "STATE_MACHINE_ARN": "arn:aws:states:::x"})
+    result = subprocess.run(
+        [sys.executable, "-c", probe, json.dumps(events)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "STATE_MACHINE_ARN": "arn:aws:states:::x"},
+    )
     assert result.returncode == 0, result.stderr
     statuses = json.loads(result.stdout)
     assert all(status not in (404, 405) for status in statuses[:-2]), statuses

@@ -4,8 +4,10 @@ from tests.conftest import ENVIRONMENTS, PROTECTED, UNPROTECTED
 from tests.helpers import find, find_all, kms_key, reference_to
 
 
-@pytest.mark.parametrize("suffix, window, kms", [(env.suffix, env.secrets.recovery_window_days, env.secrets.kms_encryption)
-                                                 for env in ENVIRONMENTS])
+@pytest.mark.parametrize(
+    "suffix, window, kms",
+    [(env.suffix, env.secrets.recovery_window_days, env.secrets.kms_encryption) for env in ENVIRONMENTS],
+)
 def test_api_secret_recovery_window_and_kms(stacks, suffix, window, kms):
     stack = stacks[suffix]
     secret = find(stack, "aws_secretsmanager_secret")

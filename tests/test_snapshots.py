@@ -1,4 +1,5 @@
 """Each environment's synthesized Terraform JSON, pinned. Review `--snapshot-update` diffs like a plan."""
+
 import json
 
 import pytest

@@ -18,27 +18,37 @@ def state_key(settings) -> str:
 @pytest.mark.parametrize("suffix", SUFFIXES)
 def test_s3_backend_one_key_per_suffix_with_native_locking(stacks, environments, suffix):
     backend = stacks[suffix]["terraform"]["backend"]
-    assert backend == {"s3": {
-        "bucket": "video-pipeline-tfstate",
-        "key": state_key(environments[suffix]),
-        "region": "ap-northeast-1",
-        "encrypt": True,
-        "use_lockfile": True,
-    }}
+    assert backend == {
+        "s3": {
+            "bucket": "video-pipeline-tfstate",
+            "key": state_key(environments[suffix]),
+            "region": "ap-northeast-1",
+            "encrypt": True,
+            "use_lockfile": True,
+        }
+    }
 
 
 @pytest.mark.parametrize("suffix, profile", [(env.suffix, env.name) for env in ENVIRONMENTS])
 def test_provider_region_and_default_tags(stacks, suffix, profile):
     provider = stacks[suffix]["provider"]["aws"][0]
     assert provider["region"] == "ap-northeast-1"
-    assert provider["default_tags"] == [{"tags": {
-        "Project": "video-pipeline", "Environment": suffix, "Profile": profile, "ManagedBy": "cdktf",
-    }}]
+    assert provider["default_tags"] == [
+        {
+            "tags": {
+                "Project": "video-pipeline",
+                "Environment": suffix,
+                "Profile": profile,
+                "ManagedBy": "cdktf",
+            }
+        }
+    ]
 
 
 def test_provider_is_pinned_to_the_mirrored_version(stacks):
-    assert {suffix: stack["terraform"]["required_providers"]["aws"] for suffix, stack in stacks.items()} == \
-        {suffix: {"source": "aws", "version": "5.100.0"} for suffix in SUFFIXES}
+    assert {suffix: stack["terraform"]["required_providers"]["aws"] for suffix, stack in stacks.items()} == {
+        suffix: {"source": "aws", "version": "5.100.0"} for suffix in SUFFIXES
+    }
 
 
 @pytest.mark.parametrize("suffix", SUFFIXES)
@@ -59,7 +69,9 @@ def synth_one(settings, **kwargs) -> dict:
 @pytest.mark.parametrize("suffix", [ADHOC_ENVIRONMENT.name, ADHOC_ENVIRONMENT.suffix])
 def test_local_backend_keeps_state_outside_the_output_folder(environments, tmp_path, suffix):
     stack = synth_one(environments[suffix], backend="local", local_state_dir=tmp_path / ".state")
-    assert stack["terraform"]["backend"] == {"local": {"path": str(tmp_path / ".state" / state_key(environments[suffix]))}}
+    assert stack["terraform"]["backend"] == {
+        "local": {"path": str(tmp_path / ".state" / state_key(environments[suffix]))}
+    }
 
 
 def test_local_backend_needs_an_absolute_state_folder():
@@ -74,8 +86,11 @@ def test_provider_accepts_any_account_unless_one_is_pinned(stacks, suffix):
 
 
 def test_pinned_account_and_deploy_role_reach_the_provider():
-    pinned = dataclasses.replace(PROTECTED, account_id="111122223333", deploy_role_arn="arn:aws:iam::111122223333:role/deploy")
+    pinned = dataclasses.replace(
+        PROTECTED, account_id="111122223333", deploy_role_arn="arn:aws:iam::111122223333:role/deploy"
+    )
     provider = synth_one(pinned)["provider"]["aws"][0]
     assert provider["allowed_account_ids"] == ["111122223333"]
-    assert provider["assume_role"] == [{"role_arn": "arn:aws:iam::111122223333:role/deploy",
-                                        "session_name": f"video-pipeline-{PROTECTED.suffix}"}]
+    assert provider["assume_role"] == [
+        {"role_arn": "arn:aws:iam::111122223333:role/deploy", "session_name": f"video-pipeline-{PROTECTED.suffix}"}
+    ]

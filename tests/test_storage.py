@@ -44,6 +44,8 @@ def test_file_system_policy_denies_insecure_transport(stacks, suffix):
     assert statement["condition"] == [{"test": "Bool", "variable": "aws:SecureTransport", "values": ["false"]}]
 
 
-@pytest.mark.parametrize("suffix, status", [(env.suffix, "ENABLED" if env.storage.backups else "DISABLED") for env in ENVIRONMENTS])
+@pytest.mark.parametrize(
+    "suffix, status", [(env.suffix, "ENABLED" if env.storage.backups else "DISABLED") for env in ENVIRONMENTS]
+)
 def test_backups_per_environment(stacks, suffix, status):
     assert find(stacks[suffix], "aws_efs_backup_policy")["backup_policy"] == {"status": status}

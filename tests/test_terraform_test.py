@@ -34,8 +34,9 @@ def tftest_files() -> list[Path]:
 
 
 def addresses(stack: dict) -> set[str]:
-    return ({f"{type_}.{name}" for type_, items in stack.get("resource", {}).items() for name in items}
-            | {f"data.{type_}.{name}" for type_, items in stack.get("data", {}).items() for name in items})
+    return {f"{type_}.{name}" for type_, items in stack.get("resource", {}).items() for name in items} | {
+        f"data.{type_}.{name}" for type_, items in stack.get("data", {}).items() for name in items
+    }
 
 
 def run_blocks() -> int:
@@ -65,12 +66,27 @@ def test_the_tests_name_only_what_every_stack_has(stacks):
 
 def init_and_test(workdir: Path, plugin_dir: str) -> list[subprocess.CompletedProcess]:
     env = terraform_env()
-    init = subprocess.run(["terraform", "init", "-backend=false", f"-plugin-dir={plugin_dir}", "-lockfile=readonly",
-                           "-input=false", "-no-color"], cwd=workdir, env=env, capture_output=True, text=True)
+    init = subprocess.run(
+        [
+            "terraform",
+            "init",
+            "-backend=false",
+            f"-plugin-dir={plugin_dir}",
+            "-lockfile=readonly",
+            "-input=false",
+            "-no-color",
+        ],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     if init.returncode != 0:
         return [init]
-    return [init, subprocess.run(["terraform", "test", "-no-color"], cwd=workdir, env=env, capture_output=True,
-                                 text=True)]
+    return [
+        init,
+        subprocess.run(["terraform", "test", "-no-color"], cwd=workdir, env=env, capture_output=True, text=True),
+    ]
 
 
 @pytest.fixture(scope="module")

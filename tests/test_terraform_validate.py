@@ -15,12 +15,27 @@ from tests.conftest import SUFFIXES, stack_dir, terraform_env
 
 def init_and_validate(workdir: Path, plugin_dir: str) -> list[subprocess.CompletedProcess]:
     env = terraform_env()
-    init = subprocess.run(["terraform", "init", "-backend=false", f"-plugin-dir={plugin_dir}", "-lockfile=readonly",
-                           "-input=false", "-no-color"], cwd=workdir, env=env, capture_output=True, text=True)
+    init = subprocess.run(
+        [
+            "terraform",
+            "init",
+            "-backend=false",
+            f"-plugin-dir={plugin_dir}",
+            "-lockfile=readonly",
+            "-input=false",
+            "-no-color",
+        ],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     if init.returncode != 0:
         return [init]
-    return [init, subprocess.run(["terraform", "validate", "-no-color"], cwd=workdir, env=env, capture_output=True,
-                                 text=True)]
+    return [
+        init,
+        subprocess.run(["terraform", "validate", "-no-color"], cwd=workdir, env=env, capture_output=True, text=True),
+    ]
 
 
 @pytest.fixture(scope="module")

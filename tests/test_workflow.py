@@ -24,12 +24,16 @@ def test_runs_the_ecs_task_synchronously_in_private_subnets_without_public_ip(st
     task = definition(stack)["States"]["ProcessVideo"]
     assert task["Resource"] == "arn:aws:states:::ecs:runTask.sync"
     assert task["Parameters"]["Cluster"] == arn_of(stack, "aws_ecs_cluster", name=f"video-processing-{suffix}")
-    assert task["Parameters"]["TaskDefinition"] == arn_of(stack, "aws_ecs_task_definition", family=f"video-processor-{suffix}")
+    assert task["Parameters"]["TaskDefinition"] == arn_of(
+        stack, "aws_ecs_task_definition", family=f"video-processor-{suffix}"
+    )
     network = task["Parameters"]["NetworkConfiguration"]["AwsvpcConfiguration"]
     assert network["AssignPublicIp"] == "DISABLED"
     assert network["Subnets"] == [reference_to(stack, s, "id") for s in subnets(stack, "private")]
     assert len(network["Subnets"]) == 2
-    assert network["SecurityGroups"] == [reference_to(stack, find(stack, "aws_security_group", name=f"ecs-tasks-{suffix}"), "id")]
+    assert network["SecurityGroups"] == [
+        reference_to(stack, find(stack, "aws_security_group", name=f"ecs-tasks-{suffix}"), "id")
+    ]
     [override] = task["Parameters"]["Overrides"]["ContainerOverrides"]
     assert override == {"Name": "video-processor", "Environment": [{"Name": "VIDEO_ID", "Value.$": "$.videoId"}]}
 
@@ -39,7 +43,9 @@ def test_retry_catch_and_timeout(stacks, suffix):
     document = definition(stacks[suffix])
     assert document["TimeoutSeconds"] == 1800
     task = document["States"]["ProcessVideo"]
-    assert task["Retry"] == [{"ErrorEquals": ["States.TaskFailed"], "IntervalSeconds": 30, "MaxAttempts": 3, "BackoffRate": 2}]
+    assert task["Retry"] == [
+        {"ErrorEquals": ["States.TaskFailed"], "IntervalSeconds": 30, "MaxAttempts": 3, "BackoffRate": 2}
+    ]
     assert task["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "NotifyError"}]
     assert document["States"]["NotifyError"]["Next"] == "Failed" and document["States"]["Failed"]["Type"] == "Fail"
     assert task["Next"] == "NotifyCompletion" and document["States"]["NotifyCompletion"]["Next"] == "Succeeded"
@@ -90,14 +96,22 @@ def test_state_machine_role_has_what_cdk_would_grant(stacks, environments, suffi
     run = statements["RunTask"]
     assert run["actions"] == ["ecs:RunTask"]
     assert run["resources"] == [arn_of(stack, "aws_ecs_task_definition", family=f"video-processor-{suffix}")]
-    assert run["condition"] == [{"test": "ArnEquals", "variable": "ecs:cluster", "values": [reference_to(stack, cluster, "arn")]}]
+    assert run["condition"] == [
+        {"test": "ArnEquals", "variable": "ecs:cluster", "values": [reference_to(stack, cluster, "arn")]}
+    ]
     follow = statements["FollowTask"]
     assert follow["actions"] == ["ecs:StopTask", "ecs:DescribeTasks"]
     assert follow["resources"] == [arn(stack, "ecs", region, f"task/{reference_to(stack, cluster, 'name')}/*")]
-    assert statements["PassTaskRoles"]["condition"] == [{"test": "StringEquals", "variable": "iam:PassedToService", "values": ["ecs-tasks.amazonaws.com"]}]
+    assert statements["PassTaskRoles"]["condition"] == [
+        {"test": "StringEquals", "variable": "iam:PassedToService", "values": ["ecs-tasks.amazonaws.com"]}
+    ]
     assert statements["PassTaskRoles"]["resources"] == [
-        arn_of(stack, "aws_iam_role", name=f"ecs-task-{suffix}"), arn_of(stack, "aws_iam_role", name=f"ecs-task-execution-{suffix}")]
-    assert statements["SyncRule"]["resources"] == [arn(stack, "events", region, "rule/StepFunctionsGetEventsForECSTaskRule")]
+        arn_of(stack, "aws_iam_role", name=f"ecs-task-{suffix}"),
+        arn_of(stack, "aws_iam_role", name=f"ecs-task-execution-{suffix}"),
+    ]
+    assert statements["SyncRule"]["resources"] == [
+        arn(stack, "events", region, "rule/StepFunctionsGetEventsForECSTaskRule")
+    ]
     assert statements["Notify"]["actions"] == ["sns:Publish"]
     assert statements["Notify"]["resources"] == [
         arn_of(stack, "aws_sns_topic", name=f"video-processing-completion-{suffix}"),
@@ -117,17 +131,25 @@ def test_state_machine_role_trusts_step_functions_for_this_machine_only(stacks, 
     assert trust["principals"] == [{"type": "Service", "identifiers": ["states.amazonaws.com"]}]
     conditions = {c["variable"]: (c["test"], c["values"]) for c in trust["condition"]}
     assert conditions == {
-        "aws:SourceAccount": ("StringEquals", [reference_to(stack, find(stack, "data.aws_caller_identity"), "account_id")]),
-        "aws:SourceArn": ("ArnLike", [arn(stack, "states", environments[suffix].region,
-                                          f"stateMachine:video-processing-workflow-{suffix}")]),
+        "aws:SourceAccount": (
+            "StringEquals",
+            [reference_to(stack, find(stack, "data.aws_caller_identity"), "account_id")],
+        ),
+        "aws:SourceArn": (
+            "ArnLike",
+            [arn(stack, "states", environments[suffix].region, f"stateMachine:video-processing-workflow-{suffix}")],
+        ),
     }
 
 
 def asl_validate(document: str, tmp_path: Path) -> subprocess.CompletedProcess:
     path = tmp_path / "definition.json"
     path.write_text(document)
-    return subprocess.run([str(ROOT / "node_modules" / ".bin" / "asl-validator"), "--json-path", str(path)],
-                          capture_output=True, text=True)
+    return subprocess.run(
+        [str(ROOT / "node_modules" / ".bin" / "asl-validator"), "--json-path", str(path)],
+        capture_output=True,
+        text=True,
+    )
 
 
 @pytest.mark.parametrize("suffix", SUFFIXES)

@@ -14,7 +14,10 @@ from cdktf_cdktf_provider_aws.api_gateway_api_key import ApiGatewayApiKey
 from cdktf_cdktf_provider_aws.api_gateway_deployment import ApiGatewayDeployment
 from cdktf_cdktf_provider_aws.api_gateway_integration import ApiGatewayIntegration
 from cdktf_cdktf_provider_aws.api_gateway_method import ApiGatewayMethod
-from cdktf_cdktf_provider_aws.api_gateway_method_settings import ApiGatewayMethodSettings, ApiGatewayMethodSettingsSettings
+from cdktf_cdktf_provider_aws.api_gateway_method_settings import (
+    ApiGatewayMethodSettings,
+    ApiGatewayMethodSettingsSettings,
+)
 from cdktf_cdktf_provider_aws.api_gateway_resource import ApiGatewayResource
 from cdktf_cdktf_provider_aws.api_gateway_rest_api import ApiGatewayRestApi, ApiGatewayRestApiEndpointConfiguration
 from cdktf_cdktf_provider_aws.api_gateway_stage import ApiGatewayStage, ApiGatewayStageAccessLogSettings
@@ -24,7 +27,11 @@ from cdktf_cdktf_provider_aws.api_gateway_usage_plan import (
     ApiGatewayUsagePlanThrottleSettings,
 )
 from cdktf_cdktf_provider_aws.api_gateway_usage_plan_key import ApiGatewayUsagePlanKey
-from cdktf_cdktf_provider_aws.lambda_function import LambdaFunction, LambdaFunctionEnvironment, LambdaFunctionTracingConfig
+from cdktf_cdktf_provider_aws.lambda_function import (
+    LambdaFunction,
+    LambdaFunctionEnvironment,
+    LambdaFunctionTracingConfig,
+)
 from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from constructs import Construct
 
@@ -146,7 +153,9 @@ class Api(Construct):
             deployment_id=deployment.id,
             stage_name=settings.stage_name,
             xray_tracing_enabled=True,
-            access_log_settings=ApiGatewayStageAccessLogSettings(destination_arn=access_logs.arn, format=ACCESS_LOG_FORMAT),
+            access_log_settings=ApiGatewayStageAccessLogSettings(
+                destination_arn=access_logs.arn, format=ACCESS_LOG_FORMAT
+            ),
         )
         # API Gateway writes execution logs here itself; creating it sets retention and removes it on destroy.
         ctx.log_group(self, "execution-logs", name=f"API-Gateway-Execution-Logs_{api.id}/{settings.stage_name}")
@@ -201,8 +210,12 @@ class Api(Construct):
     def _function(self, ctx: StackContext, workflow: Workflow) -> LambdaFunction:
         logs = ctx.log_group(self, "function-logs", name=f"/aws/lambda/{ctx.names.lambda_function}")
         self.function_role.add(
-            Statement(sid="Logs", actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[log_streams_arn(logs)]),
-            Statement(sid="Tracing", actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"]),  # no resource-level
+            Statement(
+                sid="Logs", actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[log_streams_arn(logs)]
+            ),
+            Statement(
+                sid="Tracing", actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+            ),  # no resource-level
         )
         code = lambda_code(self, "code", source=RUNTIME, name="video-api.zip")
         return LambdaFunction(

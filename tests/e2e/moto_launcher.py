@@ -30,6 +30,7 @@ Usage::
     with running_moto(free_port()) as endpoint:             # subprocess, stopped on exit
         boto3.client("sqs", endpoint_url=endpoint, ...)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -129,20 +130,32 @@ def _build_member_cluster(backend: Any, group: Any, cluster_id: str, zone: str, 
         name: None for name in inspect.signature(CacheCluster.__init__).parameters if name != "self"
     }
     kwargs.update(
-        account_id=backend.account_id, region_name=backend.region_name, cache_cluster_id=cluster_id,
-        cache_node_type=group.cache_node_type, replication_group_id=group.replication_group_id,
-        preferred_availability_zone=zone, num_cache_nodes=1, engine=engine, engine_version=engine_version,
+        account_id=backend.account_id,
+        region_name=backend.region_name,
+        cache_cluster_id=cluster_id,
+        cache_node_type=group.cache_node_type,
+        replication_group_id=group.replication_group_id,
+        preferred_availability_zone=zone,
+        num_cache_nodes=1,
+        engine=engine,
+        engine_version=engine_version,
         cache_parameter_group_name=group.cache_parameter_group_name,
         cache_subnet_group_name=group.cache_subnet_group_name,
-        transit_encryption_enabled=bool(group.transit_encryption_enabled), network_type=group.network_type,
-        ip_discovery=group.ip_discovery, preferred_maintenance_window=group.preferred_maintenance_window,
-        port=group.port, notification_topic_arn=group.notification_topic_arn,
+        transit_encryption_enabled=bool(group.transit_encryption_enabled),
+        network_type=group.network_type,
+        ip_discovery=group.ip_discovery,
+        preferred_maintenance_window=group.preferred_maintenance_window,
+        port=group.port,
+        notification_topic_arn=group.notification_topic_arn,
         auto_minor_version_upgrade=_as_bool(group.auto_minor_version_upgrade, True),
-        snapshot_retention_limit=group.snapshot_retention_limit, snapshot_window=group.snapshot_window,
+        snapshot_retention_limit=group.snapshot_retention_limit,
+        snapshot_window=group.snapshot_window,
         security_group_ids=list(group.security_group_ids or []),
         cache_security_group_names=list(group.cache_security_group_names or []),
         log_delivery_configurations=list(group.log_delivery_configurations or []),
-        tags=[], cache_node_ids_to_remove=[], cache_node_ids_to_reboot=[],
+        tags=[],
+        cache_node_ids_to_remove=[],
+        cache_node_ids_to_reboot=[],
     )
     cluster = CacheCluster(**kwargs)
     # CacheCluster only sets these for engine "redis"/"memcached"; a member always has one node and its group.
@@ -165,15 +178,19 @@ def _build_member_cluster(backend: Any, group: Any, cluster_id: str, zone: str, 
     )
     cluster.replication_group_log_delivery_enabled = bool(group.log_delivery_configurations)
     cluster.current_role = role
-    cluster.cache_nodes = [{
-        "CacheNodeId": "0001",
-        "CacheNodeStatus": "available",
-        "CacheNodeCreateTime": utcnow(),
-        "Endpoint": {"Address": f"{cluster_id}.{group.replication_group_id}.cache.amazonaws.com",
-                     "Port": cluster.port},
-        "ParameterGroupStatus": "in-sync",
-        "CustomerAvailabilityZone": zone,
-    }]
+    cluster.cache_nodes = [
+        {
+            "CacheNodeId": "0001",
+            "CacheNodeStatus": "available",
+            "CacheNodeCreateTime": utcnow(),
+            "Endpoint": {
+                "Address": f"{cluster_id}.{group.replication_group_id}.cache.amazonaws.com",
+                "Port": cluster.port,
+            },
+            "ParameterGroupStatus": "in-sync",
+            "CustomerAvailabilityZone": zone,
+        }
+    ]
     return cluster
 
 
@@ -220,8 +237,9 @@ def patch_elasticache_replication_group_members() -> None:
             del self.replication_groups[group.replication_group_id]
             self.tagging_service.delete_all_tags_for_resource(group.arn)
             raise CacheClusterAlreadyExists(taken[0])
-        chosen_azs = bool(inspect.signature(original_create).bind(self, *args, **kwargs)
-                          .arguments.get("preferred_cache_cluster_azs"))
+        chosen_azs = bool(
+            inspect.signature(original_create).bind(self, *args, **kwargs).arguments.get("preferred_cache_cluster_azs")
+        )
         zones = _region_zones(self.account_id, self.region_name)
         for index, member in enumerate(members):
             zone = member.get("preferred_availability_zone")
@@ -230,7 +248,8 @@ def patch_elasticache_replication_group_members() -> None:
                 member["preferred_availability_zone"] = zone
             role = member.get("current_role") or ("primary" if index == 0 else "replica")
             self.cache_clusters[member["cache_cluster_id"]] = _build_member_cluster(
-                self, group, member["cache_cluster_id"], zone, role)
+                self, group, member["cache_cluster_id"], zone, role
+            )
         return group
 
     def delete_replication_group(self: Any, replication_group_id: str, retain_primary_cluster: bool | None) -> Any:
@@ -289,14 +308,21 @@ def patch_elasticache_delete_cache_subnet_group() -> None:
         group = self.cache_subnet_groups.get(cache_subnet_group_name)
         if group is None:
             raise CacheSubnetGroupNotFound(cache_subnet_group_name)
-        users = [c.cache_cluster_id for c in self.cache_clusters.values()
-                 if c.cache_subnet_group_name == cache_subnet_group_name
-                 and getattr(c, "cache_cluster_status", "available") != "deleting"]
-        users += [g.replication_group_id for g in self.replication_groups.values()
-                  if g.cache_subnet_group_name == cache_subnet_group_name]
+        users = [
+            c.cache_cluster_id
+            for c in self.cache_clusters.values()
+            if c.cache_subnet_group_name == cache_subnet_group_name
+            and getattr(c, "cache_cluster_status", "available") != "deleting"
+        ]
+        users += [
+            g.replication_group_id
+            for g in self.replication_groups.values()
+            if g.cache_subnet_group_name == cache_subnet_group_name
+        ]
         if users:
-            raise CacheSubnetGroupInUse(f"Cache subnet group {cache_subnet_group_name} is currently in use by "
-                                        f"{users[0]}.")
+            raise CacheSubnetGroupInUse(
+                f"Cache subnet group {cache_subnet_group_name} is currently in use by {users[0]}."
+            )
         del self.cache_subnet_groups[cache_subnet_group_name]
         self.tagging_service.delete_all_tags_for_resource(group.arn)
 
@@ -328,9 +354,13 @@ def patch_stepfunctions_validate_and_versions() -> None:
     def list_state_machine_versions(self: Any) -> Any:
         machine = self.stepfunction_backend.describe_state_machine(self._get_param("stateMachineArn"))
         versions = sorted(getattr(machine, "versions", {}).values(), key=lambda v: v.version, reverse=True)
-        return ActionResult({"stateMachineVersions": [
-            {"stateMachineVersionArn": v.arn, "creationDate": v.creation_date} for v in versions
-        ]})
+        return ActionResult(
+            {
+                "stateMachineVersions": [
+                    {"stateMachineVersionArn": v.arn, "creationDate": v.creation_date} for v in versions
+                ]
+            }
+        )
 
     StepFunctionResponse.validate_state_machine_definition = validate_state_machine_definition  # type: ignore[attr-defined]
     StepFunctionResponse.list_state_machine_versions = list_state_machine_versions  # type: ignore[attr-defined]
@@ -350,7 +380,8 @@ def patch_ec2_sg_reference_rule_description() -> None:
     from moto.ec2.models.security_groups import SecurityGroupBackend, SecurityGroupRule
 
     if getattr(SecurityGroupRule.description, "fget", None) and getattr(
-            SecurityGroupRule.description.fget, "_e2e_patched", False):
+        SecurityGroupRule.description.fget, "_e2e_patched", False
+    ):
         return
 
     def description(self: Any) -> str | None:
@@ -369,8 +400,7 @@ def patch_ec2_sg_reference_rule_description() -> None:
             rule = group.get_rule(rule_id)
             if rule is None or not rule.source_group:
                 continue
-            if "Description" in rule.ip_range and not (
-                    rule.ip_range.get("CidrIp") or rule.ip_range.get("CidrIpv6")):
+            if "Description" in rule.ip_range and not (rule.ip_range.get("CidrIp") or rule.ip_range.get("CidrIpv6")):
                 rule.source_group["Description"] = rule.ip_range.pop("Description")
 
     SecurityGroupRule.description = property(description)  # type: ignore[method-assign, assignment]
@@ -494,7 +524,8 @@ def patch_rds_performance_insights() -> None:
         original_init(self, *args, **kwargs)
         self.enable_performance_insights = _as_bool(kwargs.get("enable_performance_insights"), False)
         self.performance_insights_retention_period = kwargs.get("performance_insights_retention_period") or (
-            7 if self.enable_performance_insights else None)
+            7 if self.enable_performance_insights else None
+        )
         self.performance_insights_kms_key_id = kwargs.get("performance_insights_kms_key_id")
 
     __init__._e2e_patched = True  # type: ignore[attr-defined]  # gap 2's wrapper is inside; keep it idempotent
@@ -604,8 +635,9 @@ def free_port(host: str = DEFAULT_HOST) -> int:
         return sock.getsockname()[1]
 
 
-def wait_until_ready(endpoint: str, proc: subprocess.Popen | None = None,
-                     timeout: float = READY_TIMEOUT_SECONDS) -> None:
+def wait_until_ready(
+    endpoint: str, proc: subprocess.Popen | None = None, timeout: float = READY_TIMEOUT_SECONDS
+) -> None:
     """Poll ``<endpoint>/moto-api/`` until it answers; fail early if ``proc`` exits."""
     deadline = time.monotonic() + timeout
     while True:
@@ -633,8 +665,14 @@ def _log_tail(proc: subprocess.Popen | None) -> str:
         return ""
 
 
-def start(port: int, *, patched: bool = True, host: str = DEFAULT_HOST, log_path: str | None = None,
-          timeout: float = READY_TIMEOUT_SECONDS) -> subprocess.Popen:
+def start(
+    port: int,
+    *,
+    patched: bool = True,
+    host: str = DEFAULT_HOST,
+    log_path: str | None = None,
+    timeout: float = READY_TIMEOUT_SECONDS,
+) -> subprocess.Popen:
     """Launch moto on ``host:port`` as a subprocess of this interpreter and wait until it answers.
 
     ``patched=True`` runs this launcher; ``patched=False`` runs plain ``python -m moto.server`` (no managed IAM

@@ -4,6 +4,7 @@ output parsing, the environment every Terraform and cdktf process gets, and prog
 Every command writes its full output to a log file under ``.e2e/logs`` (kept after the run); assertion messages quote
 the command, its exit code, the log's path and the last lines.
 """
+
 from __future__ import annotations
 
 import json
@@ -37,9 +38,24 @@ AWS_TEST_ENV = {
     "AWS_EC2_METADATA_DISABLED": "true",
 }
 # Nothing from the machine's AWS or Terraform setup may leak into the run.
-_DROPPED_ENV = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE",
-                "AWS_DEFAULT_PROFILE", "TF_WORKSPACE", "TF_DATA_DIR", "TF_PLUGIN_CACHE_DIR", "TF_BACKEND",
-                "TF_STATE_BUCKET", "TF_STATE_REGION", "VP_CONFIG", "ENVIRONMENTS", "ENVIRONMENT_SUFFIX", "CDKTF_OUTDIR")
+_DROPPED_ENV = (
+    "AWS_PROFILE",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_ROLE_ARN",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_DEFAULT_PROFILE",
+    "TF_WORKSPACE",
+    "TF_DATA_DIR",
+    "TF_PLUGIN_CACHE_DIR",
+    "TF_BACKEND",
+    "TF_STATE_BUCKET",
+    "TF_STATE_REGION",
+    "VP_CONFIG",
+    "ENVIRONMENTS",
+    "ENVIRONMENT_SUFFIX",
+    "CDKTF_OUTDIR",
+)
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 APPLY_COMPLETE = re.compile(r"Apply complete! Resources: (\d+) added, (\d+) changed, (\d+) destroyed")
@@ -71,30 +87,39 @@ def write_cli_config(directory: Path, plugin_dir: str) -> Path:
 def e2e_environment(endpoint: str, cli_config: Path, base: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment of every Terraform/cdktf/boto3 call: moto's endpoint, test credentials, the mirror, no
     checkpoint calls, nothing from the machine's AWS profile or a TF_CLI_ARGS* setting."""
-    env = {k: v for k, v in (os.environ if base is None else base).items()
-           if k not in _DROPPED_ENV and not k.startswith(("TF_CLI_ARGS", "TF_VAR_"))}
+    env = {
+        k: v
+        for k, v in (os.environ if base is None else base).items()
+        if k not in _DROPPED_ENV and not k.startswith(("TF_CLI_ARGS", "TF_VAR_"))
+    }
     env.update(AWS_TEST_ENV)
-    env.update({
-        "AWS_ENDPOINT_URL": endpoint,
-        # No shared config/credentials files: the profile of whoever runs the tests must not matter.
-        "AWS_CONFIG_FILE": os.devnull,
-        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-        "TF_CLI_CONFIG_FILE": str(cli_config),
-        "CHECKPOINT_DISABLE": "1",
-        "TF_IN_AUTOMATION": "1",
-        "TF_INPUT": "0",
-        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
-    })
+    env.update(
+        {
+            "AWS_ENDPOINT_URL": endpoint,
+            # No shared config/credentials files: the profile of whoever runs the tests must not matter.
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            "TF_CLI_CONFIG_FILE": str(cli_config),
+            "CHECKPOINT_DISABLE": "1",
+            "TF_IN_AUTOMATION": "1",
+            "TF_INPUT": "0",
+            "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+        }
+    )
     return env
 
 
 def aws_client(endpoint: str, service: str) -> Any:
     """A boto3 client for moto (explicit test credentials; a few retries for a busy emulator)."""
     return boto3.session.Session(
-        aws_access_key_id=AWS_TEST_ENV["AWS_ACCESS_KEY_ID"], aws_secret_access_key=AWS_TEST_ENV["AWS_SECRET_ACCESS_KEY"],
+        aws_access_key_id=AWS_TEST_ENV["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=AWS_TEST_ENV["AWS_SECRET_ACCESS_KEY"],
         region_name=REGION,
-    ).client(service, endpoint_url=endpoint,
-             config=Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=10, read_timeout=60))
+    ).client(
+        service,
+        endpoint_url=endpoint,
+        config=Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=10, read_timeout=60),
+    )
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -165,8 +190,11 @@ class Result:
         return "\n".join(self.output.rstrip().splitlines()[-lines:])
 
     def describe(self, lines: int = 60) -> str:
-        status = f"timed out after {self.seconds:.0f}s" if self.timed_out else \
-            f"exited {self.returncode} after {self.seconds:.0f}s"
+        status = (
+            f"timed out after {self.seconds:.0f}s"
+            if self.timed_out
+            else f"exited {self.returncode} after {self.seconds:.0f}s"
+        )
         return f"`{self.command}` in {self.cwd} {status}; full log: {self.log}\n--- last lines ---\n{self.tail(lines)}"
 
 
@@ -185,8 +213,9 @@ class Running:
         with open(log, "w", encoding="utf-8") as handle:
             handle.write(f"$ {self.command}  (cwd {cwd})\n")
             handle.flush()
-            self.proc = subprocess.Popen(self.args, cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL, stdout=handle,
-                                         stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(
+                self.args, cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL, stdout=handle, stderr=subprocess.STDOUT
+            )
         with _RUNNING_LOCK:
             _RUNNING.add(self.proc)
 
@@ -287,7 +316,7 @@ class Terraform:
 # --------------------------------------------------------------------------------------------------------------------
 def _json_document(output: str) -> Any:
     """The JSON document in a command's log (after the ``$ command`` header line the log starts with)."""
-    return json.loads(output[output.index("\n{") + 1:])
+    return json.loads(output[output.index("\n{") + 1 :])
 
 
 def applied(output: str) -> tuple[int, int, int] | None:

@@ -21,11 +21,13 @@ it ~60 s although moto answers "available" at once: an apply takes ~100-120 s an
 Applies side by side barely slow each other down (measured: one dev apply alone ~103 s, four at once ~115 s each).
 Steps 1-5 (dev, pr123) run in the foreground, one after the other as they depend on each other; staging, prod and
 the CLI deployment share nothing with them, so from step 1 on their whole lifecycle (deploy, checks, re-plan, destroy)
-runs in the background, and steps 6-8 assert what it observed. Progress lines (``[e2e  123s] ...``) show on the terminal even without ``-s``.
+runs in the background, and steps 6-8 assert what it observed. Progress lines (``[e2e  123s] ...``) show on the
+terminal even without ``-s``.
 
 Results: ``.e2e/report.json`` (per environment: apply seconds, resources added, re-plan changes, destroy result and
 seconds), a summary table at the end, every command's output in ``.e2e/logs/``, moto's log in ``.e2e/moto.log``.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -48,6 +50,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.conftest import pipenv_path_entries
 from tests.e2e import moto_launcher
 from tests.e2e.terraform import (
     APPLY_TIMEOUT,
@@ -70,7 +73,6 @@ from tests.e2e.terraform import (
     synthesized_resource_count,
     write_cli_config,
 )
-from tests.conftest import pipenv_path_entries
 
 pytestmark = pytest.mark.e2e
 
@@ -87,8 +89,19 @@ SUFFIXES = ("dev", ADHOC, "staging", "prod")
 MULTI_AZ = {"dev": False, ADHOC: False, "staging": True, "prod": True, CLI_SUFFIX: False}
 STAGE = "prod"  # API Gateway stage name in every environment
 # Files the cdktf CLI needs to synthesize (copied into a scratch project, see CdktfCli).
-CLI_PROJECT_FILES = ("cdktf.json", "main.py", "Pipfile", "Pipfile.lock", "package.json", ".terraform.lock.hcl",
-                     "config", "modules", "stacks", "functions", "synth")
+CLI_PROJECT_FILES = (
+    "cdktf.json",
+    "main.py",
+    "Pipfile",
+    "Pipfile.lock",
+    "package.json",
+    ".terraform.lock.hcl",
+    "config",
+    "modules",
+    "stacks",
+    "functions",
+    "synth",
+)
 WRONG_ACCOUNT_SUFFIX = "acct1"
 WRONG_ACCOUNT_ID = "111111111111"
 
@@ -121,8 +134,14 @@ class Deployment:
         self.tf = Terraform(suffix, workdir, e2e.env, LOG_DIR)
         self.resources = synthesized_resource_count(workdir)
         self.record: dict[str, Any] = e2e.report["environments"].setdefault(suffix, {})
-        self.record.update(synthesized_resources=self.resources, apply_seconds=None, resources_added=None,
-                           replan_changes=None, destroy=None, destroy_seconds=None)
+        self.record.update(
+            synthesized_resources=self.resources,
+            apply_seconds=None,
+            resources_added=None,
+            replan_changes=None,
+            destroy=None,
+            destroy_seconds=None,
+        )
         self.applied = False
         self.failure: str | None = None
         self.seen: dict[str, Any] = {}  # what a background lifecycle observed, for its step's tests
@@ -224,20 +243,33 @@ class CdktfCli:
         self.e2e = e2e
         self.project = workdir / "cli-project"
         self.record: dict[str, Any] = e2e.report["environments"].setdefault(CLI_SUFFIX, {})
-        self.record.update(via="cdktf CLI", apply_seconds=None, resources_added=None, replan_changes="not run",
-                           destroy=None, destroy_seconds=None)
+        self.record.update(
+            via="cdktf CLI",
+            apply_seconds=None,
+            resources_added=None,
+            replan_changes="not run",
+            destroy=None,
+            destroy_seconds=None,
+        )
         self.deployed = False
         self.failure: str | None = None
         self.seen: dict[str, Any] = {}
         self.cdktf = REPO / "node_modules" / ".bin" / "cdktf"
         self.env = dict(e2e.env)
-        self.env.update({
-            "ENVIRONMENTS": "dev", "ENVIRONMENT_SUFFIX": CLI_SUFFIX, "TF_BACKEND": "local",
-            "PIPENV_VENV_IN_PROJECT": "1", "PIPENV_VERBOSITY": "-1", "PIPENV_NOSPIN": "1",
-            "CDKTF_HOME": str(workdir / "cdktf-home"),          # telemetry id and logs, not in ~/.cdktf
-            "CDKTF_DISABLE_PLUGIN_CACHE_ENV": "1",              # no TF_PLUGIN_CACHE_DIR=~/.terraform.d/plugin-cache
-            "DISABLE_VERSION_CHECK": "true", "CI": "1",
-        })
+        self.env.update(
+            {
+                "ENVIRONMENTS": "dev",
+                "ENVIRONMENT_SUFFIX": CLI_SUFFIX,
+                "TF_BACKEND": "local",
+                "PIPENV_VENV_IN_PROJECT": "1",
+                "PIPENV_VERBOSITY": "-1",
+                "PIPENV_NOSPIN": "1",
+                "CDKTF_HOME": str(workdir / "cdktf-home"),  # telemetry id and logs, not in ~/.cdktf
+                "CDKTF_DISABLE_PLUGIN_CACHE_ENV": "1",  # no TF_PLUGIN_CACHE_DIR=~/.terraform.d/plugin-cache
+                "DISABLE_VERSION_CHECK": "true",
+                "CI": "1",
+            }
+        )
         self.env["PATH"] = os.pathsep.join([*pipenv_path_entries(), self.env.get("PATH", "")])
 
     def _prepare(self) -> None:
@@ -254,8 +286,13 @@ class CdktfCli:
         (self.project / ".venv").symlink_to(REPO / ".venv", target_is_directory=True)
         (self.project / "config" / "environments.toml").write_text(pinned_config(EMULATOR_ACCOUNT_ID))
         # An earlier synth with a stack this one does not produce (the CLI deletes its folder afterwards).
-        earlier = run([sys.executable, "-O", "main.py"], cwd=self.project, log=LOG_DIR / f"{CLI_SUFFIX}-synth.log",
-                      env={**self.env, "ENVIRONMENTS": "staging", "ENVIRONMENT_SUFFIX": ""}, timeout=300)
+        earlier = run(
+            [sys.executable, "-O", "main.py"],
+            cwd=self.project,
+            log=LOG_DIR / f"{CLI_SUFFIX}-synth.log",
+            env={**self.env, "ENVIRONMENTS": "staging", "ENVIRONMENT_SUFFIX": ""},
+            timeout=300,
+        )
         assert earlier.ok, earlier.describe()
 
     @property
@@ -269,8 +306,13 @@ class CdktfCli:
         return sum(len(r["instances"]) for r in resources if r["mode"] == "managed")  # not data sources
 
     def _run(self, verb: str) -> Result:
-        return run([str(self.cdktf), verb, stack_name(CLI_SUFFIX), "--auto-approve", "--no-color"],
-                   cwd=self.project, env=self.env, log=LOG_DIR / f"{CLI_SUFFIX}-cdktf-{verb}.log", timeout=CLI_TIMEOUT)
+        return run(
+            [str(self.cdktf), verb, stack_name(CLI_SUFFIX), "--auto-approve", "--no-color"],
+            cwd=self.project,
+            env=self.env,
+            log=LOG_DIR / f"{CLI_SUFFIX}-cdktf-{verb}.log",
+            timeout=CLI_TIMEOUT,
+        )
 
     def lifecycle(self) -> None:
         """deploy, look, destroy, look - a background job from step 1 on (independent of every other step, so its
@@ -282,8 +324,9 @@ class CdktfCli:
             self.seen["state_object_in_bucket"] = state_object(self.e2e, CLI_SUFFIX) is not None
             self.seen["stack_folders"] = sorted(p.name for p in (self.project / "cdktf.out" / "stacks").iterdir())
             self.seen["state_machine_after_deploy"] = self.state_machine_exists()
-            (db,) = self.e2e.aws("rds").describe_db_instances(
-                DBInstanceIdentifier=f"rds-postgresql-{CLI_SUFFIX}")["DBInstances"]
+            (db,) = self.e2e.aws("rds").describe_db_instances(DBInstanceIdentifier=f"rds-postgresql-{CLI_SUFFIX}")[
+                "DBInstances"
+            ]
             self.seen["multi_az"] = db["MultiAZ"]
             self.seen["destroy"] = self.destroy()
             self.seen["state_resources_after_destroy"] = self.state_resources()
@@ -321,8 +364,9 @@ class CdktfCli:
         result = self._run("destroy")
         count = destroyed(result.output)
         self.record["destroy_seconds"] = round(result.seconds, 1)
-        self.record["destroy"] = f"destroyed {count}" if result.ok and count is not None else \
-            f"failed (exit {result.returncode})"
+        self.record["destroy"] = (
+            f"destroyed {count}" if result.ok and count is not None else f"failed (exit {result.returncode})"
+        )
         self.e2e.save_report()
         self.e2e.progress.say(f"{CLI_SUFFIX}: cdktf destroy {self.record['destroy']} in {result.seconds:.0f}s")
         return result
@@ -343,13 +387,24 @@ class WrongAccount:
             config = self.workdir / "environments.toml"
             config.write_text(pinned_config(WRONG_ACCOUNT_ID))
             outdir = self.workdir / "cdktf.out"
-            env = dict(self.e2e.env, VP_CONFIG=str(config), ENVIRONMENTS="", ENVIRONMENT_SUFFIX=WRONG_ACCOUNT_SUFFIX,
-                       CDKTF_OUTDIR=str(outdir))
-            synth = run([sys.executable, "-O", "main.py"], cwd=REPO, env=env,
-                        log=LOG_DIR / f"{WRONG_ACCOUNT_SUFFIX}-synth.log", timeout=300)
+            env = dict(
+                self.e2e.env,
+                VP_CONFIG=str(config),
+                ENVIRONMENTS="",
+                ENVIRONMENT_SUFFIX=WRONG_ACCOUNT_SUFFIX,
+                CDKTF_OUTDIR=str(outdir),
+            )
+            synth = run(
+                [sys.executable, "-O", "main.py"],
+                cwd=REPO,
+                env=env,
+                log=LOG_DIR / f"{WRONG_ACCOUNT_SUFFIX}-synth.log",
+                timeout=300,
+            )
             assert synth.ok, synth.describe()
-            tf = Terraform(WRONG_ACCOUNT_SUFFIX, outdir / "stacks" / stack_name(WRONG_ACCOUNT_SUFFIX), self.e2e.env,
-                           LOG_DIR)
+            tf = Terraform(
+                WRONG_ACCOUNT_SUFFIX, outdir / "stacks" / stack_name(WRONG_ACCOUNT_SUFFIX), self.e2e.env, LOG_DIR
+            )
             init = tf.init()
             assert init.ok, init.describe()
             self.seen["plan"] = tf.run("plan", "-input=false", "-no-color")
@@ -369,12 +424,14 @@ class E2E:
         self.endpoint, self.workdir = endpoint, workdir
         self.env = e2e_environment(endpoint, write_cli_config(workdir, plugin_dir))
         self.report: dict[str, Any] = {
-            "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "status": "running",
             "versions": versions(plugin_dir),
-            "concurrency": ("one moto server; dev and pr123 go through steps 1-5 in the foreground; staging, prod "
-                            "(steps 6, 7) and the cdktf CLI deployment cli1 (step 8) run their whole lifecycle in "
-                            "the background from step 1 on, so four or five applies run at once"),
+            "concurrency": (
+                "one moto server; dev and pr123 go through steps 1-5 in the foreground; staging, prod "
+                "(steps 6, 7) and the cdktf CLI deployment cli1 (step 8) run their whole lifecycle in "
+                "the background from step 1 on, so four or five applies run at once"
+            ),
             "environments": {},
             "steps": [],
         }
@@ -416,8 +473,9 @@ class E2E:
             return holder.seen[key]
         if not holder.seen.get("deployed"):
             pytest.skip(f"{name} was not deployed")
-        pytest.fail(f"{name}: the background lifecycle stopped before {key!r}: {error!r}\n{holder.failure}",
-                    pytrace=False)
+        pytest.fail(
+            f"{name}: the background lifecycle stopped before {key!r}: {error!r}\n{holder.failure}", pytrace=False
+        )
 
     def save_report(self) -> None:
         with self._lock:
@@ -428,8 +486,9 @@ class E2E:
 def versions(plugin_dir: str) -> dict[str, str]:
     found = {"moto": importlib.metadata.version("moto")}
     try:
-        found["terraform"] = json.loads(subprocess.run(["terraform", "version", "-json"], capture_output=True,
-                                                       text=True, check=True).stdout)["terraform_version"]
+        found["terraform"] = json.loads(
+            subprocess.run(["terraform", "version", "-json"], capture_output=True, text=True, check=True).stdout
+        )["terraform_version"]
     except (OSError, subprocess.CalledProcessError, ValueError, KeyError):
         found["terraform"] = "unknown"
     aws_dir = Path(plugin_dir) / "registry.terraform.io" / "hashicorp" / "aws"
@@ -441,15 +500,25 @@ def summary_table(report: dict[str, Any]) -> str:
     header = ("environment", "apply s", "resources", "re-plan changes", "destroy", "destroy s")
     rows = [header]
     for suffix, entry in report["environments"].items():
-        rows.append((suffix, _cell(entry.get("apply_seconds")), _cell(entry.get("resources_added")),
-                     _cell(entry.get("replan_changes")), _cell(entry.get("destroy")), _cell(entry.get("destroy_seconds"))))
+        rows.append(
+            (
+                suffix,
+                _cell(entry.get("apply_seconds")),
+                _cell(entry.get("resources_added")),
+                _cell(entry.get("replan_changes")),
+                _cell(entry.get("destroy")),
+                _cell(entry.get("destroy_seconds")),
+            )
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * width for width in widths))
     total = report.get("total_seconds")
     if total is not None:
-        lines.append(f"total e2e wall time: {total:.0f}s ({int(total // 60)}m{int(total % 60):02d}s); "
-                     f"report: {REPORT.relative_to(REPO)}")
+        lines.append(
+            f"total e2e wall time: {total:.0f}s ({int(total // 60)}m{int(total % 60):02d}s); "
+            f"report: {REPORT.relative_to(REPO)}"
+        )
     return "\n".join(lines)
 
 
@@ -472,8 +541,7 @@ def e2e(request: pytest.FixtureRequest, plugin_dir: str, tmp_path_factory: pytes
     e2e = E2E(request.config, endpoint, workdir, plugin_dir)
     try:
         e2e.progress.say(f"moto (patched) on {endpoint}; log {MOTO_LOG.relative_to(REPO)}")
-        e2e.aws("s3").create_bucket(Bucket=STATE_BUCKET,
-                                    CreateBucketConfiguration={"LocationConstraint": REGION})
+        e2e.aws("s3").create_bucket(Bucket=STATE_BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
         outdir = synthesize(e2e, workdir / "cdktf.out")
         for suffix in SUFFIXES:
             e2e.deployments[suffix] = Deployment(e2e, suffix, outdir / "stacks" / stack_name(suffix))
@@ -487,7 +555,7 @@ def e2e(request: pytest.FixtureRequest, plugin_dir: str, tmp_path_factory: pytes
             e2e.progress.say(f"stopped commands still running: {stopped}")
         e2e.executor.shutdown(wait=True, cancel_futures=True)
         moto_launcher.stop(moto)
-        e2e.report["finished"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        e2e.report["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         e2e.report["total_seconds"] = round(e2e.progress.elapsed(), 1)
         failed = [s["test"] for s in e2e.report["steps"] if s["outcome"] != "passed"]
         e2e.report["status"] = "failed" if failed else "passed"
@@ -502,9 +570,18 @@ def synthesize(e2e: E2E, outdir: Path) -> Path:
     assert result.ok, result.describe()
     e2e.progress.say(f"synthesized {', '.join(SUFFIXES)} in {result.seconds:.0f}s into {outdir}")
     for suffix in SUFFIXES:
-        backend = json.loads((outdir / "stacks" / stack_name(suffix) / "cdk.tf.json").read_text())["terraform"]["backend"]
-        assert backend == {"s3": {"bucket": STATE_BUCKET, "key": state_key(suffix), "region": REGION,
-                                  "encrypt": True, "use_lockfile": True}}, backend
+        backend = json.loads((outdir / "stacks" / stack_name(suffix) / "cdk.tf.json").read_text())["terraform"][
+            "backend"
+        ]
+        assert backend == {
+            "s3": {
+                "bucket": STATE_BUCKET,
+                "key": state_key(suffix),
+                "region": REGION,
+                "encrypt": True,
+                "use_lockfile": True,
+            }
+        }, backend
     return outdir
 
 
@@ -591,8 +668,9 @@ def check_rds(e2e: E2E, d: Deployment) -> None:
 
 
 def check_redis(e2e: E2E, d: Deployment) -> None:
-    (group,) = e2e.aws("elasticache").describe_replication_groups(
-        ReplicationGroupId=f"redis-{d.suffix}")["ReplicationGroups"]
+    (group,) = e2e.aws("elasticache").describe_replication_groups(ReplicationGroupId=f"redis-{d.suffix}")[
+        "ReplicationGroups"
+    ]
     assert group["Status"] == "available"
     assert len(group["MemberClusters"]) == 2
     assert group["AtRestEncryptionEnabled"] is True
@@ -624,8 +702,10 @@ def check_secrets(e2e: E2E, d: Deployment) -> None:
 
 def check_sns(e2e: E2E, d: Deployment) -> None:
     out = d.outputs()
-    for output, name in (("completion_topic_arn", "video-processing-completion"),
-                         ("error_topic_arn", "video-processing-error")):
+    for output, name in (
+        ("completion_topic_arn", "video-processing-completion"),
+        ("error_topic_arn", "video-processing-error"),
+    ):
         assert out[output].endswith(f":{name}-{d.suffix}")
         attributes = e2e.aws("sns").get_topic_attributes(TopicArn=out[output])["Attributes"]
         assert attributes.get("KmsMasterKeyId"), f"{name}: no KmsMasterKeyId in {attributes}"
@@ -648,8 +728,9 @@ def check_api(e2e: E2E, d: Deployment) -> None:
     assert apigateway.get_api_key(apiKey=out["api_key_id"])["enabled"] is True
     plans = [p for p in apigateway.get_usage_plans()["items"] if p["name"] == f"video-metadata-plan-{d.suffix}"]
     assert len(plans) == 1
-    assert {"apiId": api_id, "stage": STAGE} in [{"apiId": s["apiId"], "stage": s["stage"]}
-                                                  for s in plans[0]["apiStages"]]
+    assert {"apiId": api_id, "stage": STAGE} in [
+        {"apiId": s["apiId"], "stage": s["stage"]} for s in plans[0]["apiStages"]
+    ]
     keys = apigateway.get_usage_plan_keys(usagePlanId=plans[0]["id"])["items"]
     assert [k["id"] for k in keys] == [out["api_key_id"]]
 
@@ -669,8 +750,18 @@ def check_lambda(e2e: E2E, d: Deployment) -> None:
     assert f":{d.rest_api_id}/{STAGE}/" in source_arn, invoke[0]
 
 
-CHECKS = (check_vpc, check_ecs, check_rds, check_redis, check_efs, check_secrets, check_sns, check_state_machine,
-          check_api, check_lambda)
+CHECKS = (
+    check_vpc,
+    check_ecs,
+    check_rds,
+    check_redis,
+    check_efs,
+    check_secrets,
+    check_sns,
+    check_state_machine,
+    check_api,
+    check_lambda,
+)
 CHECK_IDS = [c.__name__.removeprefix("check_") for c in CHECKS]
 
 
@@ -686,79 +777,142 @@ def leftovers(e2e: E2E, suffix: str, rest_api_ids: list[str]) -> list[str]:
     by_tag = [{"Name": "tag:Environment", "Values": [suffix]}]
     found += [f"vpc {v['VpcId']}" for v in ec2.describe_vpcs(Filters=by_tag)["Vpcs"]]
     found += [f"subnet {s['SubnetId']}" for s in ec2.describe_subnets(Filters=by_tag)["Subnets"]]
-    found += [f"security group {g['GroupName']}" for g in ec2.describe_security_groups()["SecurityGroups"]
-              if ending.search(g["GroupName"]) or ours(g)]
-    found += [f"NAT gateway {n['NatGatewayId']}" for n in ec2.describe_nat_gateways()["NatGateways"]
-              if ours(n) and n["State"] not in ("deleted", "deleting")]
+    found += [
+        f"security group {g['GroupName']}"
+        for g in ec2.describe_security_groups()["SecurityGroups"]
+        if ending.search(g["GroupName"]) or ours(g)
+    ]
+    found += [
+        f"NAT gateway {n['NatGatewayId']}"
+        for n in ec2.describe_nat_gateways()["NatGateways"]
+        if ours(n) and n["State"] not in ("deleted", "deleting")
+    ]
     found += [f"EIP {a.get('AllocationId')}" for a in ec2.describe_addresses(Filters=by_tag)["Addresses"]]
-    found += [f"internet gateway {g['InternetGatewayId']}"
-              for g in ec2.describe_internet_gateways(Filters=by_tag)["InternetGateways"]]
+    found += [
+        f"internet gateway {g['InternetGatewayId']}"
+        for g in ec2.describe_internet_gateways(Filters=by_tag)["InternetGateways"]
+    ]
     found += [f"route table {t['RouteTableId']}" for t in ec2.describe_route_tables(Filters=by_tag)["RouteTables"]]
     found += [f"flow log {f['FlowLogId']}" for f in ec2.describe_flow_logs()["FlowLogs"] if ours(f)]
 
     rds = e2e.aws("rds")
-    found += [f"DB instance {i['DBInstanceIdentifier']}" for i in rds.describe_db_instances()["DBInstances"]
-              if i["DBInstanceIdentifier"] == f"rds-postgresql-{suffix}"]
-    found += [f"DB subnet group {g['DBSubnetGroupName']}" for g in rds.describe_db_subnet_groups()["DBSubnetGroups"]
-              if ending.search(g["DBSubnetGroupName"])]
-    found += [f"DB parameter group {g['DBParameterGroupName']}"
-              for g in rds.describe_db_parameter_groups()["DBParameterGroups"] if ending.search(g["DBParameterGroupName"])]
+    found += [
+        f"DB instance {i['DBInstanceIdentifier']}"
+        for i in rds.describe_db_instances()["DBInstances"]
+        if i["DBInstanceIdentifier"] == f"rds-postgresql-{suffix}"
+    ]
+    found += [
+        f"DB subnet group {g['DBSubnetGroupName']}"
+        for g in rds.describe_db_subnet_groups()["DBSubnetGroups"]
+        if ending.search(g["DBSubnetGroupName"])
+    ]
+    found += [
+        f"DB parameter group {g['DBParameterGroupName']}"
+        for g in rds.describe_db_parameter_groups()["DBParameterGroups"]
+        if ending.search(g["DBParameterGroupName"])
+    ]
 
     elasticache = e2e.aws("elasticache")
-    found += [f"replication group {g['ReplicationGroupId']}"
-              for g in elasticache.describe_replication_groups()["ReplicationGroups"]
-              if g["ReplicationGroupId"] == f"redis-{suffix}"]
-    found += [f"cache cluster {c['CacheClusterId']}" for c in elasticache.describe_cache_clusters()["CacheClusters"]
-              if c["CacheClusterId"].startswith(f"redis-{suffix}-")]
-    found += [f"cache subnet group {g['CacheSubnetGroupName']}"
-              for g in elasticache.describe_cache_subnet_groups()["CacheSubnetGroups"]
-              if ending.search(g["CacheSubnetGroupName"])]
+    found += [
+        f"replication group {g['ReplicationGroupId']}"
+        for g in elasticache.describe_replication_groups()["ReplicationGroups"]
+        if g["ReplicationGroupId"] == f"redis-{suffix}"
+    ]
+    found += [
+        f"cache cluster {c['CacheClusterId']}"
+        for c in elasticache.describe_cache_clusters()["CacheClusters"]
+        if c["CacheClusterId"].startswith(f"redis-{suffix}-")
+    ]
+    found += [
+        f"cache subnet group {g['CacheSubnetGroupName']}"
+        for g in elasticache.describe_cache_subnet_groups()["CacheSubnetGroups"]
+        if ending.search(g["CacheSubnetGroupName"])
+    ]
 
     efs = e2e.aws("efs")
     for file_system in efs.describe_file_systems()["FileSystems"]:
         if file_system["CreationToken"] == f"efs-{suffix}":
             found.append(f"EFS {file_system['FileSystemId']}")
-            found += [f"EFS access point {p['AccessPointId']}" for p in
-                      efs.describe_access_points(FileSystemId=file_system["FileSystemId"])["AccessPoints"]]
+            found += [
+                f"EFS access point {p['AccessPointId']}"
+                for p in efs.describe_access_points(FileSystemId=file_system["FileSystemId"])["AccessPoints"]
+            ]
 
     ecs = e2e.aws("ecs")
-    found += [f"ECS cluster {c['clusterName']}"
-              for c in ecs.describe_clusters(clusters=[f"video-processing-{suffix}"])["clusters"]
-              if c["status"] == "ACTIVE"]
-    found += [f"task definition {arn}" for arn in
-              ecs.list_task_definitions(familyPrefix=f"video-processor-{suffix}", status="ACTIVE")["taskDefinitionArns"]
-              if f"/video-processor-{suffix}:" in arn]
+    found += [
+        f"ECS cluster {c['clusterName']}"
+        for c in ecs.describe_clusters(clusters=[f"video-processing-{suffix}"])["clusters"]
+        if c["status"] == "ACTIVE"
+    ]
+    found += [
+        f"task definition {arn}"
+        for arn in ecs.list_task_definitions(familyPrefix=f"video-processor-{suffix}", status="ACTIVE")[
+            "taskDefinitionArns"
+        ]
+        if f"/video-processor-{suffix}:" in arn
+    ]
 
-    found += [f"state machine {m['name']}" for m in e2e.aws("stepfunctions").list_state_machines()["stateMachines"]
-              if m["name"] == f"video-processing-workflow-{suffix}"]
-    found += [f"SNS topic {t['TopicArn']}" for t in e2e.aws("sns").list_topics()["Topics"]
-              if ending.search(t["TopicArn"])]
-    found += [f"secret {s['Name']}" for s in e2e.aws("secretsmanager").list_secrets()["SecretList"]
-              if s["Name"] == f"api-secret-{suffix}"]
-    found += [f"Lambda {f['FunctionName']}" for f in e2e.aws("lambda").list_functions()["Functions"]
-              if f["FunctionName"] == f"video-api-{suffix}"]
+    found += [
+        f"state machine {m['name']}"
+        for m in e2e.aws("stepfunctions").list_state_machines()["stateMachines"]
+        if m["name"] == f"video-processing-workflow-{suffix}"
+    ]
+    found += [
+        f"SNS topic {t['TopicArn']}" for t in e2e.aws("sns").list_topics()["Topics"] if ending.search(t["TopicArn"])
+    ]
+    found += [
+        f"secret {s['Name']}"
+        for s in e2e.aws("secretsmanager").list_secrets()["SecretList"]
+        if s["Name"] == f"api-secret-{suffix}"
+    ]
+    found += [
+        f"Lambda {f['FunctionName']}"
+        for f in e2e.aws("lambda").list_functions()["Functions"]
+        if f["FunctionName"] == f"video-api-{suffix}"
+    ]
 
     apigateway = e2e.aws("apigateway")
-    found += [f"REST API {a['name']}" for a in apigateway.get_rest_apis(limit=500)["items"]
-              if a["name"] == f"video-metadata-api-{suffix}" or a["id"] in rest_api_ids]
-    found += [f"API key {k['name']}" for k in apigateway.get_api_keys(limit=500)["items"]
-              if k.get("name") == f"video-metadata-key-{suffix}"]
-    found += [f"usage plan {p['name']}" for p in apigateway.get_usage_plans(limit=500)["items"]
-              if p["name"] == f"video-metadata-plan-{suffix}"]
+    found += [
+        f"REST API {a['name']}"
+        for a in apigateway.get_rest_apis(limit=500)["items"]
+        if a["name"] == f"video-metadata-api-{suffix}" or a["id"] in rest_api_ids
+    ]
+    found += [
+        f"API key {k['name']}"
+        for k in apigateway.get_api_keys(limit=500)["items"]
+        if k.get("name") == f"video-metadata-key-{suffix}"
+    ]
+    found += [
+        f"usage plan {p['name']}"
+        for p in apigateway.get_usage_plans(limit=500)["items"]
+        if p["name"] == f"video-metadata-plan-{suffix}"
+    ]
 
-    groups = [g["logGroupName"] for page in e2e.aws("logs").get_paginator("describe_log_groups").paginate()
-              for g in page["logGroups"]]
-    found += [f"log group {g}" for g in groups
-              if ending.search(g) or any(f"API-Gateway-Execution-Logs_{api_id}/" in g for api_id in rest_api_ids)]
-    found += [f"IAM role {r['RoleName']}" for page in e2e.aws("iam").get_paginator("list_roles").paginate()
-              for r in page["Roles"] if r["RoleName"].endswith(f"-{suffix}")]
+    groups = [
+        g["logGroupName"]
+        for page in e2e.aws("logs").get_paginator("describe_log_groups").paginate()
+        for g in page["logGroups"]
+    ]
+    found += [
+        f"log group {g}"
+        for g in groups
+        if ending.search(g) or any(f"API-Gateway-Execution-Logs_{api_id}/" in g for api_id in rest_api_ids)
+    ]
+    found += [
+        f"IAM role {r['RoleName']}"
+        for page in e2e.aws("iam").get_paginator("list_roles").paginate()
+        for r in page["Roles"]
+        if r["RoleName"].endswith(f"-{suffix}")
+    ]
 
     kms = e2e.aws("kms")
     found += [f"KMS alias {a['AliasName']}" for a in kms.list_aliases()["Aliases"] if ending.search(a["AliasName"])]
     for key in kms.list_keys()["Keys"]:
         metadata = kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]
-        if metadata.get("Description", "").endswith(f" {stack_name(suffix)}") and \
-                metadata["KeyState"] not in ("PendingDeletion", "Disabled"):
+        if metadata.get("Description", "").endswith(f" {stack_name(suffix)}") and metadata["KeyState"] not in (
+            "PendingDeletion",
+            "Disabled",
+        ):
             found.append(f"KMS key {key['KeyId']} ({metadata['Description']}, {metadata['KeyState']})")
     return found
 
@@ -803,8 +957,11 @@ def test_01_deploy_dev_and_pr123_with_state_lock(e2e: E2E) -> None:
     second_dir = e2e.workdir / f"{ADHOC}-second"
     shutil.copytree(adhoc.tf.workdir, second_dir)
     second = Terraform(f"{ADHOC}-second", second_dir, e2e.env, LOG_DIR)
-    jobs = [e2e.executor.submit(dev.init_and_plan), e2e.executor.submit(adhoc.init_and_plan),
-            e2e.executor.submit(second.init)]
+    jobs = [
+        e2e.executor.submit(dev.init_and_plan),
+        e2e.executor.submit(adhoc.init_and_plan),
+        e2e.executor.submit(second.init),
+    ]
     e2e.progress.wait(jobs)
     jobs[0].result()
     jobs[1].result()
@@ -821,7 +978,8 @@ def test_01_deploy_dev_and_pr123_with_state_lock(e2e: E2E) -> None:
     e2e.progress.wait([dev_apply])
 
     adhoc.record["lock_test"] = {
-        "lock_object_seen_after_s": lock_seen, "second_plan_exit_code": lock_plan.returncode,
+        "lock_object_seen_after_s": lock_seen,
+        "second_plan_exit_code": lock_plan.returncode,
         "refused_with": [m for m in LOCK_ERROR if m in lock_plan.output],
     }
     e2e.save_report()
@@ -869,14 +1027,19 @@ def test_02_integration(e2e: E2E, suffix: str, check: Callable[[E2E, Deployment]
 # --------------------------------------------------------------------------------------------------------------------
 # Step 3: the API's Lambda handler against the deployed state machine
 # --------------------------------------------------------------------------------------------------------------------
-def api_event(method: str, resource: str, path: str, body: dict | None = None,
-              path_parameters: dict | None = None) -> dict[str, Any]:
+def api_event(
+    method: str, resource: str, path: str, body: dict | None = None, path_parameters: dict | None = None
+) -> dict[str, Any]:
     """An API Gateway REST API proxy event (payload v1), as the deployed integration sends it."""
     return {
-        "resource": resource, "path": path, "httpMethod": method,
+        "resource": resource,
+        "path": path,
+        "httpMethod": method,
         "headers": {"Content-Type": "application/json", "x-api-key": "e2e"},
-        "queryStringParameters": None, "pathParameters": path_parameters,
-        "body": json.dumps(body) if body is not None else None, "isBase64Encoded": False,
+        "queryStringParameters": None,
+        "pathParameters": path_parameters,
+        "body": json.dumps(body) if body is not None else None,
+        "isBase64Encoded": False,
         "requestContext": {"stage": STAGE, "httpMethod": method, "resourcePath": resource},
     }
 
@@ -892,9 +1055,14 @@ def test_03_lambda_handler_drives_state_machine(e2e: E2E, suffix: str, monkeypat
     machine_arn = deployment.outputs()["state_machine_arn"]
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(name, raising=False)
-    for name, value in {**AWS_TEST_ENV, "AWS_ENDPOINT_URL": e2e.endpoint, "AWS_CONFIG_FILE": os.devnull,
-                        "AWS_SHARED_CREDENTIALS_FILE": os.devnull, "STATE_MACHINE_ARN": machine_arn,
-                        "ENVIRONMENT": suffix}.items():
+    for name, value in {
+        **AWS_TEST_ENV,
+        "AWS_ENDPOINT_URL": e2e.endpoint,
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        "STATE_MACHINE_ARN": machine_arn,
+        "ENVIRONMENT": suffix,
+    }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setattr(video_api, "_client", None)  # a warm client from elsewhere must not be reused
 
@@ -904,8 +1072,9 @@ def test_03_lambda_handler_drives_state_machine(e2e: E2E, suffix: str, monkeypat
     execution_arn = json.loads(started["body"])["executionArn"]
     assert execution_arn.startswith(machine_arn.replace(":stateMachine:", ":execution:") + ":")
 
-    status = video_api.handler(api_event("GET", "/videos/{videoId}", f"/videos/{video_id}",
-                                         path_parameters={"videoId": video_id}))
+    status = video_api.handler(
+        api_event("GET", "/videos/{videoId}", f"/videos/{video_id}", path_parameters={"videoId": video_id})
+    )
     assert status["statusCode"] == 200, status
     body = json.loads(status["body"])
     assert body["executionArn"] == execution_arn
@@ -930,8 +1099,10 @@ def test_03_lambda_invoke_needs_docker(e2e: E2E) -> None:
         pytest.skip("a Docker engine is reachable here: moto would try to run the function in a container")
     deployment = e2e.deployments["dev"]
     deployment.require_applied()
-    response = e2e.aws("lambda").invoke(FunctionName=deployment.outputs()["api_function_name"],
-                                        Payload=json.dumps(api_event("GET", "/metadata", "/metadata")).encode())
+    response = e2e.aws("lambda").invoke(
+        FunctionName=deployment.outputs()["api_function_name"],
+        Payload=json.dumps(api_event("GET", "/metadata", "/metadata")).encode(),
+    )
     payload = response["Payload"].read().decode()
     assert response.get("FunctionError"), payload
     assert "docker" in payload.lower(), payload
@@ -947,12 +1118,15 @@ def test_04_replan_dev_and_pr123_no_changes(e2e: E2E) -> None:
     jobs = [e2e.executor.submit(d.replan) for d in deployments]
     e2e.progress.wait(jobs)
     problems = []
-    for d, job in zip(deployments, jobs):
+    for d, job in zip(deployments, jobs, strict=True):
         result, changes = job.result()
         e2e.progress.say(f"{d.suffix}: re-plan exit {result.returncode}, {len(changes)} change(s)")
         if result.returncode != 0:
-            problems.append(f"{d.suffix}: exit {result.returncode}; changed:\n  " + "\n  ".join(changes or ["-"])
-                            + f"\n{result.describe(40)}")
+            problems.append(
+                f"{d.suffix}: exit {result.returncode}; changed:\n  "
+                + "\n  ".join(changes or ["-"])
+                + f"\n{result.describe(40)}"
+            )
     assert not problems, "\n\n".join(problems)
 
 
@@ -984,8 +1158,10 @@ def test_05_destroy_pr123_leaves_dev_untouched(e2e: E2E) -> None:
 
     dev_state_after = state_object(e2e, "dev")
     assert dev_state_after is not None and dev_state_before is not None
-    assert (dev_state_after["ETag"], dev_state_after["LastModified"]) == \
-        (dev_state_before["ETag"], dev_state_before["LastModified"]), "dev's state object changed"
+    assert (dev_state_after["ETag"], dev_state_after["LastModified"]) == (
+        dev_state_before["ETag"],
+        dev_state_before["LastModified"],
+    ), "dev's state object changed"
     assert dev.tf.state_list() == dev_resources_before
     assert e2e.aws("ec2").describe_vpcs(VpcIds=[dev_out["vpc_id"]])["Vpcs"][0]["State"] == "available"
     (db,) = e2e.aws("rds").describe_db_instances(DBInstanceIdentifier="rds-postgresql-dev")["DBInstances"]
@@ -1012,7 +1188,7 @@ def test_05_destroy_dev(e2e: E2E) -> None:
 def run_checks(e2e: E2E, d: Deployment) -> dict[str, str | None]:
     """Every integration check on ``d``: None if it passed, else its traceback."""
     results: dict[str, str | None] = {}
-    for check, check_id in zip(CHECKS, CHECK_IDS):
+    for check, check_id in zip(CHECKS, CHECK_IDS, strict=True):
         try:
             check(e2e, d)
             results[check_id] = None
@@ -1030,6 +1206,7 @@ def lifecycle(job: Callable[[E2E, Deployment], None], e2e: E2E, d: Deployment) -
         except BaseException:
             d.failure = d.failure or traceback.format_exc()
             raise
+
     return run_job
 
 
@@ -1053,11 +1230,17 @@ def prod_lifecycle(e2e: E2E, d: Deployment) -> None:
     d.seen["destroy"] = d.destroy()
     d.seen["state_list_after_destroy"] = d.tf.state_list()
     d.seen["after_destroy"] = {
-        "db": only_or_none(e2e.aws("rds").describe_db_instances, "DBInstances",
-                           DBInstanceIdentifier=f"rds-postgresql-{d.suffix}"),
-        "redis": only_or_none(e2e.aws("elasticache").describe_replication_groups, "ReplicationGroups",
-                              ReplicationGroupId=f"redis-{d.suffix}"),
-        "efs": only_or_none(e2e.aws("efs").describe_file_systems, "FileSystems", FileSystemId=out["efs_file_system_id"]),
+        "db": only_or_none(
+            e2e.aws("rds").describe_db_instances, "DBInstances", DBInstanceIdentifier=f"rds-postgresql-{d.suffix}"
+        ),
+        "redis": only_or_none(
+            e2e.aws("elasticache").describe_replication_groups,
+            "ReplicationGroups",
+            ReplicationGroupId=f"redis-{d.suffix}",
+        ),
+        "efs": only_or_none(
+            e2e.aws("efs").describe_file_systems, "FileSystems", FileSystemId=out["efs_file_system_id"]
+        ),
         "vpc": only_or_none(e2e.aws("ec2").describe_vpcs, "Vpcs", VpcIds=[out["vpc_id"]]),
     }
 
@@ -1091,7 +1274,9 @@ def assert_replan_clean(e2e: E2E, suffix: str) -> None:
     result, changes = e2e.seen(suffix, "replan")
     assert result.returncode == 0, (
         f"{suffix}: re-plan after apply is not empty (exit {result.returncode}); changed:\n  "
-        + "\n  ".join(changes or ["(see log)"]) + f"\n{result.describe(40)}")
+        + "\n  ".join(changes or ["(see log)"])
+        + f"\n{result.describe(40)}"
+    )
 
 
 def test_06_staging_deployed(e2e: E2E) -> None:
@@ -1132,8 +1317,9 @@ def test_07_prod_replan_no_changes(e2e: E2E) -> None:
 
 def test_07_prod_destroy_refused(e2e: E2E) -> None:
     result: Result = e2e.seen("prod", "destroy")
-    assert not result.ok and "prevent_destroy" in result.output, \
+    assert not result.ok and "prevent_destroy" in result.output, (
         f"prod destroy was not refused by prevent_destroy: {result.describe()}"
+    )
     assert "Destroying..." not in result.output
     before = e2e.seen("prod", "state_list_before_destroy")
     assert before and e2e.seen("prod", "state_list_after_destroy") == before
@@ -1153,8 +1339,9 @@ def test_08_cdktf_cli_deploy(e2e: E2E) -> None:
     cli = e2e.cli
     assert cli is not None and cli.deployed, f"cdktf deploy failed: {error}"
     assert cli.record["resources_added"] == e2e.deployments["dev"].resources  # the dev profile's stack
-    assert e2e.seen(CLI_SUFFIX, "state_resources_after_deploy") == e2e.cli.record["resources_added"], \
+    assert e2e.seen(CLI_SUFFIX, "state_resources_after_deploy") == e2e.cli.record["resources_added"], (
         f"{e2e.cli.state_file} does not hold the deployed resources"
+    )
     assert not e2e.seen(CLI_SUFFIX, "state_object_in_bucket")  # local backend: nothing in the S3 bucket
     # the earlier synth's staging folder was deleted by the CLI, without the ENOENT failure
     assert e2e.seen(CLI_SUFFIX, "stack_folders") == sorted([stack_name("dev"), stack_name(CLI_SUFFIX)])
@@ -1179,7 +1366,9 @@ def test_08_cdktf_cli_destroy(e2e: E2E) -> None:
 def seen_wrong_account(e2e: E2E, key: str) -> Any:
     error = e2e.wait_background(WRONG_ACCOUNT_SUFFIX)
     job = e2e.wrong_account
-    assert job is not None and job.seen.get("done"), f"the wrong-account run broke down: {error!r}\n{job and job.failure}"
+    assert job is not None and job.seen.get("done"), (
+        f"the wrong-account run broke down: {error!r}\n{job and job.failure}"
+    )
     return job.seen[key]
 
 

@@ -4,6 +4,7 @@ Two servers run for the whole module: plain ``python -m moto.server`` and the pa
 the same AWS API on both with boto3: the plain server must still show the gap (when a moto upgrade fixes it, the
 test fails here and the patch can go), the patched one must behave as Terraform's AWS provider needs.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,8 +26,9 @@ pytestmark = pytest.mark.e2e
 REGION = "ap-northeast-1"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_EC2_METADATA_DISABLED": "true"}
 # No retries: plain moto answers unimplemented actions with HTTP 500, which botocore would otherwise retry.
-CLIENT_CONFIG = Config(region_name=REGION, retries={"mode": "standard", "max_attempts": 1},
-                       connect_timeout=5, read_timeout=30)
+CLIENT_CONFIG = Config(
+    region_name=REGION, retries={"mode": "standard", "max_attempts": 1}, connect_timeout=5, read_timeout=30
+)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -77,8 +79,9 @@ def vpc_with_subnets(endpoint: str, count: int = 2) -> tuple[str, list[str]]:
     ec2 = client(endpoint, "ec2")
     vpc_id = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
     subnets = [
-        ec2.create_subnet(VpcId=vpc_id, CidrBlock=f"10.20.{index}.0/24",
-                          AvailabilityZone=f"{REGION}{'acd'[index % 3]}")["Subnet"]["SubnetId"]
+        ec2.create_subnet(
+            VpcId=vpc_id, CidrBlock=f"10.20.{index}.0/24", AvailabilityZone=f"{REGION}{'acd'[index % 3]}"
+        )["Subnet"]["SubnetId"]
         for index in range(count)
     ]
     return vpc_id, subnets
@@ -96,11 +99,17 @@ def test_iam_managed_policies(plain: str, patched: str) -> None:
     iam = client(patched, "iam")
     assert iam.get_policy(PolicyArn=ECS_EXECUTION_POLICY)["Policy"]["Arn"] == ECS_EXECUTION_POLICY
     role = "e2e-ecs-execution"
-    iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps({
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"},
-                       "Action": "sts:AssumeRole"}],
-    }))
+    iam.create_role(
+        RoleName=role,
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}
+                ],
+            }
+        ),
+    )
     iam.attach_role_policy(RoleName=role, PolicyArn=ECS_EXECUTION_POLICY)
     attached = iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]
     assert [p["PolicyArn"] for p in attached] == [ECS_EXECUTION_POLICY]
@@ -112,8 +121,13 @@ def create_two_db_instances(endpoint: str) -> list[str]:
     ids = []
     for name in ("e2e-db-one", "e2e-db-two"):
         instance = rds.create_db_instance(
-            DBInstanceIdentifier=name, Engine="postgres", EngineVersion="15.8", DBInstanceClass="db.t4g.micro",
-            AllocatedStorage=20, MasterUsername="app", MasterUserPassword="not-a-real-secret-1",
+            DBInstanceIdentifier=name,
+            Engine="postgres",
+            EngineVersion="15.8",
+            DBInstanceClass="db.t4g.micro",
+            AllocatedStorage=20,
+            MasterUsername="app",
+            MasterUserPassword="not-a-real-secret-1",
         )["DBInstance"]
         ids.append(instance["DbiResourceId"])
     return ids
@@ -137,16 +151,29 @@ def test_rds_dbi_resource_id_unique(plain: str, patched: str) -> None:
 def create_replication_group(endpoint: str, group_id: str) -> tuple[dict, str]:
     vpc_id, subnets = vpc_with_subnets(endpoint)
     sg_id = client(endpoint, "ec2").create_security_group(
-        GroupName=f"{group_id}-sg", Description="redis", VpcId=vpc_id)["GroupId"]
+        GroupName=f"{group_id}-sg", Description="redis", VpcId=vpc_id
+    )["GroupId"]
     elasticache = client(endpoint, "elasticache")
-    elasticache.create_cache_subnet_group(CacheSubnetGroupName=f"{group_id}-subnets",
-                                          CacheSubnetGroupDescription="redis", SubnetIds=subnets)
+    elasticache.create_cache_subnet_group(
+        CacheSubnetGroupName=f"{group_id}-subnets", CacheSubnetGroupDescription="redis", SubnetIds=subnets
+    )
     group = elasticache.create_replication_group(
-        ReplicationGroupId=group_id, ReplicationGroupDescription="e2e", Engine="redis", EngineVersion="7.1",
-        CacheNodeType="cache.t4g.micro", NumCacheClusters=2, AutomaticFailoverEnabled=True, MultiAZEnabled=True,
-        CacheSubnetGroupName=f"{group_id}-subnets", SecurityGroupIds=[sg_id], Port=6379,
-        AtRestEncryptionEnabled=True, TransitEncryptionEnabled=True, SnapshotRetentionLimit=1,
-        SnapshotWindow="17:00-18:00", PreferredMaintenanceWindow="sun:19:00-sun:20:00",
+        ReplicationGroupId=group_id,
+        ReplicationGroupDescription="e2e",
+        Engine="redis",
+        EngineVersion="7.1",
+        CacheNodeType="cache.t4g.micro",
+        NumCacheClusters=2,
+        AutomaticFailoverEnabled=True,
+        MultiAZEnabled=True,
+        CacheSubnetGroupName=f"{group_id}-subnets",
+        SecurityGroupIds=[sg_id],
+        Port=6379,
+        AtRestEncryptionEnabled=True,
+        TransitEncryptionEnabled=True,
+        SnapshotRetentionLimit=1,
+        SnapshotWindow="17:00-18:00",
+        PreferredMaintenanceWindow="sun:19:00-sun:20:00",
         AutoMinorVersionUpgrade=True,
     )["ReplicationGroup"]
     return group, sg_id
@@ -174,8 +201,9 @@ def test_elasticache_replication_group_members(plain: str, patched: str) -> None
     assert sorted(described["MemberClusters"]) == members
     assert [m["CacheClusterId"] for m in described["NodeGroups"][0]["NodeGroupMembers"]] == members
     for cluster_id in members:
-        cluster = elasticache.describe_cache_clusters(
-            CacheClusterId=cluster_id, ShowCacheNodeInfo=True)["CacheClusters"][0]
+        cluster = elasticache.describe_cache_clusters(CacheClusterId=cluster_id, ShowCacheNodeInfo=True)[
+            "CacheClusters"
+        ][0]
         assert cluster["CacheClusterId"] == cluster_id
         assert cluster["ReplicationGroupId"] == group_id
         assert cluster["CacheClusterStatus"] == "available"
@@ -209,7 +237,8 @@ def test_elasticache_replication_group_members(plain: str, patched: str) -> None
 def create_cache_subnet_group(endpoint: str, name: str) -> None:
     _, subnets = vpc_with_subnets(endpoint)
     client(endpoint, "elasticache").create_cache_subnet_group(
-        CacheSubnetGroupName=name, CacheSubnetGroupDescription="e2e", SubnetIds=subnets)
+        CacheSubnetGroupName=name, CacheSubnetGroupDescription="e2e", SubnetIds=subnets
+    )
 
 
 def test_elasticache_delete_cache_subnet_group(plain: str, patched: str) -> None:
@@ -246,11 +275,11 @@ def test_stepfunctions_validate_and_list_versions(plain: str, patched: str) -> N
     assert validation["diagnostics"] == []
     machine = sfn.create_state_machine(name="e2e", definition=DEFINITION, roleArn=SFN_ROLE)["stateMachineArn"]
     assert sfn.list_state_machine_versions(stateMachineArn=machine)["stateMachineVersions"] == []
-    published = sfn.create_state_machine(name="e2e-published", definition=DEFINITION, roleArn=SFN_ROLE,
-                                         publish=True)
+    published = sfn.create_state_machine(name="e2e-published", definition=DEFINITION, roleArn=SFN_ROLE, publish=True)
     versions = sfn.list_state_machine_versions(stateMachineArn=published["stateMachineArn"])
     assert [v["stateMachineVersionArn"] for v in versions["stateMachineVersions"]] == [
-        published["stateMachineVersionArn"]]
+        published["stateMachineVersionArn"]
+    ]
 
 
 # --- Gap 6: descriptions of security-group rules that reference another group -----------------------------------------
@@ -260,10 +289,17 @@ def authorize_sg_reference_rule(endpoint: str, description: str) -> tuple[Any, s
     source = ec2.create_security_group(GroupName="e2e-ecs", Description="ecs", VpcId=vpc_id)["GroupId"]
     target = ec2.create_security_group(GroupName="e2e-redis", Description="redis", VpcId=vpc_id)["GroupId"]
     # What aws_vpc_security_group_ingress_rule sends for referenced_security_group_id + description.
-    ec2.authorize_security_group_ingress(GroupId=target, IpPermissions=[{
-        "IpProtocol": "tcp", "FromPort": 6379, "ToPort": 6379,
-        "UserIdGroupPairs": [{"GroupId": source, "Description": description}],
-    }])
+    ec2.authorize_security_group_ingress(
+        GroupId=target,
+        IpPermissions=[
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 6379,
+                "ToPort": 6379,
+                "UserIdGroupPairs": [{"GroupId": source, "Description": description}],
+            }
+        ],
+    )
     return ec2, source, target
 
 
@@ -297,11 +333,21 @@ def test_sg_reference_rule_keeps_description(plain: str, patched: str) -> None:
     assert (pair["GroupId"], pair["Description"]) == (source, description)
 
     # An in-place description update (what the provider does on change) shows up in both APIs.
-    ec2.modify_security_group_rules(GroupId=target, SecurityGroupRules=[{
-        "SecurityGroupRuleId": rule["SecurityGroupRuleId"],
-        "SecurityGroupRule": {"IpProtocol": "tcp", "FromPort": 6379, "ToPort": 6379,
-                              "ReferencedGroupId": source, "Description": "updated"},
-    }])
+    ec2.modify_security_group_rules(
+        GroupId=target,
+        SecurityGroupRules=[
+            {
+                "SecurityGroupRuleId": rule["SecurityGroupRuleId"],
+                "SecurityGroupRule": {
+                    "IpProtocol": "tcp",
+                    "FromPort": 6379,
+                    "ToPort": 6379,
+                    "ReferencedGroupId": source,
+                    "Description": "updated",
+                },
+            }
+        ],
+    )
     assert rule_of(ec2, target)["Description"] == "updated"
     assert pair_of(ec2, target)["Description"] == "updated"
     permission = ec2.describe_security_groups(GroupIds=[target])["SecurityGroups"][0]["IpPermissions"][0]
@@ -324,16 +370,20 @@ def test_efs_put_backup_policy(plain: str, patched: str) -> None:
         put = efs.put_backup_policy(FileSystemId=file_system, BackupPolicy={"Status": status})
         assert put["BackupPolicy"] == {"Status": status}
         assert efs.describe_backup_policy(FileSystemId=file_system)["BackupPolicy"] == {"Status": status}
-    for call, kwargs in ((efs.describe_backup_policy, {}),
-                         (efs.put_backup_policy, {"BackupPolicy": {"Status": "DISABLED"}})):
+    for call, kwargs in (
+        (efs.describe_backup_policy, {}),
+        (efs.put_backup_policy, {"BackupPolicy": {"Status": "DISABLED"}}),
+    ):
         with pytest.raises(ClientError) as excinfo:
             call(FileSystemId="fs-00000000", **kwargs)
         assert error_code(excinfo) == "FileSystemNotFound"
 
 
 # --- Gap 8: RDS DescribeDBParameters Source ---------------------------------------------------------------------------
-PARAMETERS = [{"ParameterName": "rds.force_ssl", "ParameterValue": "1", "ApplyMethod": "immediate"},
-              {"ParameterName": "log_connections", "ParameterValue": "1", "ApplyMethod": "immediate"}]
+PARAMETERS = [
+    {"ParameterName": "rds.force_ssl", "ParameterValue": "1", "ApplyMethod": "immediate"},
+    {"ParameterName": "log_connections", "ParameterValue": "1", "ApplyMethod": "immediate"},
+]
 
 
 def create_parameter_group(endpoint: str, name: str) -> Any:
@@ -356,7 +406,9 @@ def test_rds_parameter_source(plain: str, patched: str) -> None:
     for source in (None, "user"):
         listed = rds.describe_db_parameters(DBParameterGroupName=name, **({"Source": source} if source else {}))
         assert sorted((p["ParameterName"], p["ParameterValue"], p["Source"]) for p in listed["Parameters"]) == [
-            ("log_connections", "1", "user"), ("rds.force_ssl", "1", "user")]
+            ("log_connections", "1", "user"),
+            ("rds.force_ssl", "1", "user"),
+        ]
     for source in ("system", "engine-default"):
         assert rds.describe_db_parameters(DBParameterGroupName=name, Source=source)["Parameters"] == []
     with pytest.raises(ClientError) as excinfo:
@@ -367,8 +419,13 @@ def test_rds_parameter_source(plain: str, patched: str) -> None:
 # --- Gap 9: RDS Performance Insights ----------------------------------------------------------------------------------
 def create_db_with_performance_insights(endpoint: str, name: str) -> dict:
     return client(endpoint, "rds").create_db_instance(
-        DBInstanceIdentifier=name, Engine="postgres", EngineVersion="15.8", DBInstanceClass="db.t3.medium",
-        AllocatedStorage=20, MasterUsername="app", MasterUserPassword="not-a-real-secret-1",
+        DBInstanceIdentifier=name,
+        Engine="postgres",
+        EngineVersion="15.8",
+        DBInstanceClass="db.t3.medium",
+        AllocatedStorage=20,
+        MasterUsername="app",
+        MasterUserPassword="not-a-real-secret-1",
         EnablePerformanceInsights=True,
     )["DBInstance"]
 
@@ -385,8 +442,9 @@ def test_rds_performance_insights(plain: str, patched: str) -> None:
     rds = client(patched, "rds")
     described = rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]
     assert (described["PerformanceInsightsEnabled"], described["PerformanceInsightsRetentionPeriod"]) == (True, 7)
-    modified = rds.modify_db_instance(DBInstanceIdentifier=name, EnablePerformanceInsights=False,
-                                      ApplyImmediately=True)["DBInstance"]
+    modified = rds.modify_db_instance(
+        DBInstanceIdentifier=name, EnablePerformanceInsights=False, ApplyImmediately=True
+    )["DBInstance"]
     assert modified["PerformanceInsightsEnabled"] is False
     assert rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]["PerformanceInsightsEnabled"] is False
     # The gap-2 patch still applies under this one.
@@ -395,9 +453,21 @@ def test_rds_performance_insights(plain: str, patched: str) -> None:
 
 
 # --- Gap 10: EFS DeleteFileSystemPolicy -------------------------------------------------------------------------------
-TLS_ONLY = json.dumps({"Version": "2012-10-17", "Statement": [{
-    "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "*", "Resource": "*",
-    "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]})
+TLS_ONLY = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "DenyInsecureTransport",
+                "Effect": "Deny",
+                "Principal": {"AWS": "*"},
+                "Action": "*",
+                "Resource": "*",
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            }
+        ],
+    }
+)
 
 
 def test_efs_delete_file_system_policy(plain: str, patched: str) -> None:

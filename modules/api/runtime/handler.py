@@ -3,6 +3,7 @@
 Entry point ``handler.handler`` for an API Gateway REST API (AWS_PROXY, payload v1).
 Deployed as this folder on its own (see ``routes.py`` for the routes), so only stdlib + boto3.
 """
+
 from __future__ import annotations
 
 import base64
@@ -13,8 +14,8 @@ import logging
 import os
 import re
 import uuid
-from datetime import datetime
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import boto3
@@ -23,7 +24,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 try:
     from . import routes  # imported as a package: tests, the infrastructure
 except ImportError:  # Lambda: the package's folder is the root of sys.path
-    import routes  # type: ignore[no-redef]
+    import routes  # type: ignore[no-redef, import-not-found]
 
 logger = logging.getLogger(__name__)
 logger.setLevel(logging.INFO)

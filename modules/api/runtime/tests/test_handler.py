@@ -1,4 +1,5 @@
 """Handler tests against moto's in-process Step Functions mock."""
+
 from __future__ import annotations
 
 import base64
@@ -44,8 +45,14 @@ def sfn(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         yield client
 
 
-def event(method: str, resource: str, *, body: Any = None, path_params: dict[str, str] | None = None,
-          base64_body: bool = False) -> dict[str, Any]:
+def event(
+    method: str,
+    resource: str,
+    *,
+    body: Any = None,
+    path_params: dict[str, str] | None = None,
+    base64_body: bool = False,
+) -> dict[str, Any]:
     path = resource
     for key, value in (path_params or {}).items():
         path = path.replace("{" + key + "}", value)
@@ -148,14 +155,15 @@ def test_get_404_when_no_execution(sfn: Any) -> None:
 
 def test_metadata(sfn: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     assert call(event("GET", "/metadata")) == (
-        200, {"service": "video-pipeline", "environment": "dev", "version": "1.0.0"}
+        200,
+        {"service": "video-pipeline", "environment": "dev", "version": "1.0.0"},
     )
     monkeypatch.setenv("SERVICE_VERSION", "2.3.4")
     assert call(event("GET", "/metadata"))[1]["version"] == "2.3.4"
 
 
 @pytest.mark.parametrize(
-    ("body", "message"),
+    "body, message",
     [
         ("{not json", "not valid JSON"),
         (None, "required"),
@@ -171,8 +179,21 @@ def test_metadata(sfn: Any, monkeypatch: pytest.MonkeyPatch) -> None:
         (json.dumps({"videoId": 123}), "videoId must be"),
         (json.dumps({"videoId": None}), "videoId must be"),
     ],
-    ids=["not-json", "no-body", "array", "string", "empty-object", "missing", "too-long", "bad-chars",
-         "slash", "trailing-newline", "empty", "number", "null"],
+    ids=[
+        "not-json",
+        "no-body",
+        "array",
+        "string",
+        "empty-object",
+        "missing",
+        "too-long",
+        "bad-chars",
+        "slash",
+        "trailing-newline",
+        "empty",
+        "number",
+        "null",
+    ],
 )
 def test_post_bad_input_is_400(sfn: Any, body: str | None, message: str) -> None:
     status, payload = call(event("POST", "/videos", body=body))
@@ -215,11 +236,14 @@ def test_unknown_route_is_404(sfn: Any) -> None:
     assert status == 404 and body == {"error": "not found"}
 
 
-@pytest.mark.parametrize(("method", "resource", "allow"), [
-    ("GET", "/videos", "POST"),
-    ("DELETE", "/videos/{videoId}", "GET"),
-    ("POST", "/metadata", "GET"),
-])
+@pytest.mark.parametrize(
+    "method, resource, allow",
+    [
+        ("GET", "/videos", "POST"),
+        ("DELETE", "/videos/{videoId}", "GET"),
+        ("POST", "/metadata", "GET"),
+    ],
+)
 def test_wrong_method_is_405(sfn: Any, method: str, resource: str, allow: str) -> None:
     response = api.handler(event(method, resource, path_params={"videoId": "abc"}), None)
     assert response["statusCode"] == 405
@@ -227,12 +251,15 @@ def test_wrong_method_is_405(sfn: Any, method: str, resource: str, allow: str) -
     assert json.loads(response["body"]) == {"error": "method not allowed"}
 
 
-def test_missing_state_machine_is_502_without_details(sfn: Any, monkeypatch: pytest.MonkeyPatch,
-                                                      caplog: pytest.LogCaptureFixture) -> None:
+def test_missing_state_machine_is_502_without_details(
+    sfn: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     missing = f"arn:aws:states:{REGION}:123456789012:stateMachine:does-not-exist"
     monkeypatch.setenv("STATE_MACHINE_ARN", missing)
-    for evt in (event("POST", "/videos", body=json.dumps({"videoId": "abc"})),
-                event("GET", "/videos/{videoId}", path_params={"videoId": "abc"})):
+    for evt in (
+        event("POST", "/videos", body=json.dumps({"videoId": "abc"})),
+        event("GET", "/videos/{videoId}", path_params={"videoId": "abc"}),
+    ):
         response = api.handler(evt, None)
         assert response["statusCode"] == 502
         assert json.loads(response["body"]) == {"error": "upstream service error"}
@@ -243,8 +270,7 @@ def test_missing_state_machine_is_502_without_details(sfn: Any, monkeypatch: pyt
 def test_client_error_is_502(sfn: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     class Failing:
         def start_execution(self, **_: Any) -> None:
-            raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "secret arn"}},
-                              "StartExecution")
+            raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "secret arn"}}, "StartExecution")
 
     monkeypatch.setattr(api, "_client", Failing())
     response = api.handler(event("POST", "/videos", body=json.dumps({"videoId": "abc"})), None)
