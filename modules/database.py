@@ -106,6 +106,16 @@ class Database(Construct):
             depends_on=log_groups,
         )
         ctx.protect(instance)
+        # The container's secrets, its execution role and an output read master_user_secret[0].
+        instance.add_override(
+            "lifecycle.postcondition",
+            [
+                {
+                    "condition": "${length(self.master_user_secret) == 1}",
+                    "error_message": "RDS reports no managed master secret (manage_master_user_password).",
+                }
+            ],
+        )
         self._resource_id: str = instance.resource_id
         self.address: str = instance.address
         self.port = PORT

@@ -112,6 +112,24 @@ class Network(Construct):
         )
         self.vpc_id: str = vpc.id
         zones = DataAwsAvailabilityZones(self, "zones", state="available")
+        # Subnet n takes zone n (element() wraps around): without enough zones the tiers would share one, which
+        # RDS, ElastiCache and EFS refuse only at apply, after the VPC exists; the plan stops here instead.
+        zones.add_override(
+            "lifecycle.postcondition",
+            [
+                {
+                    "condition": f"${{length(self.names) >= {az_count}}}",
+                    "error_message": f"{ctx.region} shows this account fewer available zones than network.az_count "
+                    f"({az_count}): the subnets of a tier would share a zone.",
+                },
+                {
+                    # Availability Zones are the region's name and a letter; Local and Wavelength Zones are not.
+                    "condition": f'${{alltrue([for name in self.names : can(regex("^{ctx.region}[a-z]$", name))])}}',
+                    "error_message": f"The account has opted into a Local or Wavelength Zone in {ctx.region}: "
+                    "the zone list would put subnets (NAT, RDS, Redis, EFS) there.",
+                },
+            ],
+        )
         subnet_blocks = list(ipaddress.ip_network(settings.vpc_cidr).subnets(new_prefix=24))
 
         subnets: dict[str, list[Subnet]] = {tier: [] for tier in TIERS}

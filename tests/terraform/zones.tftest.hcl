@@ -7,40 +7,29 @@ mock_provider "aws" {
   override_during = plan # the mocked values are known at plan time: no apply, no teardown
 }
 
-# A real failure mode: the account sees fewer zones than az_count (the data source asks for state "available", so a
-# zone AWS reports as impaired or constrained drops out of the list). element() wraps around instead of failing, so
-# the plan goes through with both subnets of each tier in the one zone; AWS refuses only at apply (RDS:
-# DBSubnetGroupDoesNotCoverEnoughAZs, EFS: MountTargetConflict), after the VPC and subnets exist. Nothing in the
-# configuration catches it today. When data.aws_availability_zones gets the proposed postcondition
-# (length(self.names) >= az_count), replace the asserts with:
-#   expect_failures = [data.aws_availability_zones.network_zones_2241F3F0]
-run "too_few_zones_go_unnoticed_until_apply" {
+# The account sees fewer zones than az_count (the data source asks for state "available", so a zone AWS reports as
+# impaired or constrained drops out of the list). element() wraps around instead of failing, so without the
+# postcondition the plan would go through with both subnets of each tier in the one zone, and AWS would refuse only at
+# apply (RDS: DBSubnetGroupDoesNotCoverEnoughAZs, EFS: MountTargetConflict), after the VPC and subnets exist.
+run "too_few_zones_stop_the_plan" {
   command = plan
 
   override_data {
     target = data.aws_availability_zones.network_zones_2241F3F0
     values = {
-      names    = ["ap-northeast-1a"]
-      zone_ids = ["apne1-az4"]
+      names       = ["ap-northeast-1a"]
+      zone_ids    = ["apne1-az4"]
+      group_names = ["ap-northeast-1"]
     }
   }
 
-  assert {
-    condition     = aws_subnet.network_subnet-isolated-1_AFFAA491.availability_zone == aws_subnet.network_subnet-isolated-2_740C986E.availability_zone
-    error_message = "Expected element() to wrap around (both data-tier subnets in ap-northeast-1a); if the plan now fails on purpose, switch this run to expect_failures."
-  }
-
-  assert {
-    condition     = aws_subnet.network_subnet-private-1_5017AFE3.availability_zone == aws_subnet.network_subnet-private-2_FBDAA556.availability_zone
-    error_message = "Expected element() to wrap around for the private tier as well."
-  }
+  expect_failures = [data.aws_availability_zones.network_zones_2241F3F0]
 }
 
-# Another: an account opted into a Local Zone (ap-northeast-1-tpe-1a, Taipei). The data source reads every zone of
-# the account with state "available", Local Zones included, and the provider sorts them by name, so the Local Zone
-# comes first and subnet 1 of every tier (NAT gateway 1, RDS, Redis, EFS) lands there. The data source has no
-# opt-in-status / zone-type filter (see README, Tests).
-run "a_local_zone_sorts_first" {
+# An account opted into a Local Zone (ap-northeast-1-tpe-1a, Taipei): the data source reads every available zone,
+# Local Zones included, sorted by name, so the Local Zone would come first and take subnet 1 of every tier (NAT
+# gateway 1, RDS, Redis, EFS). The postcondition refuses it.
+run "a_local_zone_stops_the_plan" {
   command = plan
 
   override_data {
@@ -52,8 +41,22 @@ run "a_local_zone_sorts_first" {
     }
   }
 
-  assert {
-    condition     = aws_subnet.network_subnet-isolated-1_AFFAA491.availability_zone == "ap-northeast-1-tpe-1a"
-    error_message = "Expected the Local Zone to be picked for subnet 1; if the data source now filters it out (or a postcondition refuses it), update this run."
+  expect_failures = [data.aws_availability_zones.network_zones_2241F3F0]
+}
+
+# RDS without a managed master secret (the list is empty until RDS manages the password): the container's secrets,
+# the execution role's policy and the db_secret_arn output all index master_user_secret[0]. One clear message
+# instead of four "Invalid index" errors.
+run "a_database_without_its_managed_secret_stops_the_plan" {
+  command = plan
+
+  override_resource {
+    target          = aws_db_instance.database_instance_D7FC2283
+    override_during = plan
+    values = {
+      master_user_secret = []
+    }
   }
+
+  expect_failures = [aws_db_instance.database_instance_D7FC2283]
 }
