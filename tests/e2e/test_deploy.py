@@ -99,7 +99,7 @@ CLI_PROJECT_FILES = (
     "config",
     "modules",
     "stacks",
-    "functions",
+    "tests/terraform",  # terraform test files the synth copies into every stack folder
     "synth",
 )
 WRONG_ACCOUNT_SUFFIX = "acct1"
