@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sysconfig
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -77,6 +78,37 @@ def plugin_dir() -> str:
 def terraform_env() -> dict[str, str]:
     # No CLI config file (the machine's TF_CLI_CONFIG_FILE points to none) and no checkpoint calls.
     return {**os.environ, "TF_CLI_CONFIG_FILE": os.devnull, "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1"}
+
+
+def terraform_init(workdir: Path, plugin_dir: str) -> subprocess.CompletedProcess[str]:
+    """`init` offline: providers from `plugin_dir` only, checked against the stack's committed lock file."""
+    command = ["init", "-backend=false", f"-plugin-dir={plugin_dir}", "-lockfile=readonly", "-input=false"]
+    return terraform(workdir, *command)
+
+
+def terraform(workdir: Path, *command: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["terraform", *command, "-no-color"], cwd=workdir, env=terraform_env(), capture_output=True, text=True
+    )
+
+
+def in_every_stack(
+    synth_dir: Path, plugin_dir: str, scratch: pytest.TempPathFactory, *command: str
+) -> dict[str, list[subprocess.CompletedProcess[str]]]:
+    """`init`, then `terraform <command>`, in a copy of every stack folder (Lambda asset and test files included),
+    side by side: each run mostly loads the provider's schema. An init that fails ends that stack's list."""
+
+    def run(workdir: Path) -> list[subprocess.CompletedProcess[str]]:
+        init = terraform_init(workdir, plugin_dir)
+        return [init] if init.returncode else [init, terraform(workdir, *command)]
+
+    workdirs = {}
+    for suffix in SUFFIXES:
+        workdirs[suffix] = scratch.mktemp(f"{command[0]}-{suffix}")
+        shutil.copytree(stack_dir(synth_dir, suffix), workdirs[suffix], dirs_exist_ok=True)
+    with ThreadPoolExecutor(max_workers=len(SUFFIXES)) as pool:
+        futures = {suffix: pool.submit(run, workdir) for suffix, workdir in workdirs.items()}
+    return {suffix: future.result() for suffix, future in futures.items()}
 
 
 def pipenv_path_entries() -> list[str]:

@@ -88,7 +88,9 @@ def test_environment_differences(
     assert db["monitoring_interval"] == monitoring
     roles = find_all(stack, "aws_iam_role", name=f"rds-monitoring-{suffix}")
     assert [reference_to(stack, role, "arn") for role in roles] == ([db["monitoring_role_arn"]] if monitoring else [])
-    assert (db.get("lifecycle") == {"prevent_destroy": True}) is environments[suffix].protect_stateful
+    assert db["lifecycle"].get("prevent_destroy", False) is environments[suffix].protect_stateful
+    [postcondition] = db["lifecycle"]["postcondition"]  # in every environment
+    assert postcondition["condition"] == "${length(self.master_user_secret) == 1}"
 
 
 @pytest.mark.parametrize("suffix", SUFFIXES)

@@ -9,29 +9,11 @@ from pathlib import Path
 import pytest
 
 from synth.providers import LOCK_FILE
-from tests.conftest import SUFFIXES, stack_dir, terraform_env
+from tests.conftest import SUFFIXES, stack_dir, terraform_init
 
 ROOT = Path(__file__).resolve().parents[1]
 PROVIDER = Path("registry.terraform.io/hashicorp/aws/5.100.0/linux_amd64")
 BINARY = "terraform-provider-aws_v5.100.0_x5"
-
-
-def init(workdir: Path, plugin_dir: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [
-            "terraform",
-            "init",
-            "-backend=false",
-            f"-plugin-dir={plugin_dir}",
-            "-lockfile=readonly",
-            "-input=false",
-            "-no-color",
-        ],
-        cwd=workdir,
-        env=terraform_env(),
-        capture_output=True,
-        text=True,
-    )
 
 
 def test_every_stack_folder_carries_the_committed_lock_file(synth_dir):
@@ -49,7 +31,7 @@ def minimal_stack(tmp_path: Path) -> Path:
 
 
 def test_the_mirror_matches_the_recorded_checksum(minimal_stack, plugin_dir):
-    result = init(minimal_stack, plugin_dir)
+    result = terraform_init(minimal_stack, plugin_dir)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -60,7 +42,7 @@ def test_a_tampered_provider_is_refused(minimal_stack, plugin_dir, tmp_path_fact
     package.mkdir(parents=True)
     (package / BINARY).symlink_to(Path(plugin_dir) / PROVIDER / BINARY)
     (package / "LICENSE.txt").write_bytes((Path(plugin_dir) / PROVIDER / "LICENSE.txt").read_bytes() + b" ")
-    result = init(minimal_stack, str(fake))
+    result = terraform_init(minimal_stack, str(fake))
     assert result.returncode != 0
     assert "doesn't match any of the checksums previously recorded in the dependency lock file" in " ".join(
         result.stderr.split()

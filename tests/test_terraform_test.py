@@ -11,15 +11,13 @@ address they name exists, need no Terraform and stay in the unit tier.
 """
 
 import re
-import shutil
 import subprocess
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from synth.terraform_tests import SOURCE, terraform_test_files
-from tests.conftest import stack_dir, terraform_env
+from tests.conftest import in_every_stack, stack_dir
 
 SUFFIXES = ["dev", "staging", "prod", "pr123"]
 
@@ -64,40 +62,9 @@ def test_the_tests_name_only_what_every_stack_has(stacks):
             assert any(target in addresses(stack) for stack in stacks.values()), f"{path.name}: {target}"
 
 
-def init_and_test(workdir: Path, plugin_dir: str) -> list[subprocess.CompletedProcess]:
-    env = terraform_env()
-    init = subprocess.run(
-        [
-            "terraform",
-            "init",
-            "-backend=false",
-            f"-plugin-dir={plugin_dir}",
-            "-lockfile=readonly",
-            "-input=false",
-            "-no-color",
-        ],
-        cwd=workdir,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    if init.returncode != 0:
-        return [init]
-    return [
-        init,
-        subprocess.run(["terraform", "test", "-no-color"], cwd=workdir, env=env, capture_output=True, text=True),
-    ]
-
-
 @pytest.fixture(scope="module")
-def tested(synth_dir, plugin_dir, tmp_path_factory) -> dict[str, list[subprocess.CompletedProcess]]:
-    workdirs = {}
-    for suffix in SUFFIXES:
-        workdirs[suffix] = tmp_path_factory.mktemp(f"tftest-{suffix}")
-        shutil.copytree(stack_dir(synth_dir, suffix), workdirs[suffix], dirs_exist_ok=True)  # with its Lambda asset
-    with ThreadPoolExecutor(max_workers=len(SUFFIXES)) as pool:
-        futures = {suffix: pool.submit(init_and_test, workdir, plugin_dir) for suffix, workdir in workdirs.items()}
-    return {suffix: future.result() for suffix, future in futures.items()}
+def tested(synth_dir, plugin_dir, tmp_path_factory) -> dict[str, list[subprocess.CompletedProcess[str]]]:
+    return in_every_stack(synth_dir, plugin_dir, tmp_path_factory, "test")
 
 
 @pytest.mark.slow
