@@ -173,7 +173,3 @@ class Role:
         if self._policy is None:
             raise ValueError(f"role {self.name} has no inline policy (inline_policy=False)")
         return self._policy
-
-    @property
-    def statements(self) -> tuple[Statement, ...]:
-        return tuple(self._statements)
