@@ -77,15 +77,14 @@ def test_a_moved_block_written_by_move_from_id_counts_as_kept():
 if __name__ == "__main__":  # print the current addresses, to update the pins deliberately
     import tempfile
 
-    from config.settings import load_environments
     from main import synthesize
+    from tests.conftest import ENVIRONMENTS  # the environments the tests synthesize, ad-hoc one included
 
-    environments = load_environments(adhoc_suffix="pr123", environ={})
     with tempfile.TemporaryDirectory() as scratch:
         out = Path(scratch) / "cdktf.out"
-        synthesize(list(environments), out, "s3")
+        synthesize(ENVIRONMENTS, out, "s3")
         current = {
             env.suffix: stateful_addresses(json.loads((out / "stacks" / env.names.stack / "cdk.tf.json").read_text()))
-            for env in environments
+            for env in ENVIRONMENTS
         }
     print(json.dumps(current, indent=2))
