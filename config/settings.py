@@ -181,8 +181,13 @@ class DatabaseSettings:
     log_exports: tuple[str, ...]
 
     def validate(self, path: str) -> None:
-        if not re.fullmatch(r"15\.[0-9]{1,2}", self.engine_version):
-            _fail(f"{path}.engine_version", self.engine_version, "must be a PostgreSQL 15 minor version such as 15.14")
+        if self.engine_version != "15":
+            _fail(
+                f"{path}.engine_version",
+                self.engine_version,
+                "must be the PostgreSQL major version 15 (minor versions are AWS's to apply: a pinned minor turns "
+                "every plan after an automatic upgrade into a downgrade that fails)",
+            )
         if not re.fullmatch(r"db\.[a-z0-9]+\.[a-z0-9]+", self.instance_class):
             _fail(f"{path}.instance_class", self.instance_class, "must be an RDS instance class such as db.t3.medium")
         _check_range(f"{path}.allocated_storage_gb", self.allocated_storage_gb, 20, 65536)
@@ -253,6 +258,8 @@ class SecretsSettings:
 @dataclass(frozen=True)
 class ComputeSettings:
     container_image: str
+    entry_point: tuple[str, ...]  # empty: the image's ENTRYPOINT
+    command: tuple[str, ...]  # empty: the image's CMD
     capacity_provider: str
 
     def validate(self, path: str) -> None:
@@ -260,8 +267,20 @@ class ComputeSettings:
             _fail(
                 f"{path}.container_image",
                 self.container_image,
-                "must be an image reference such as amazon/amazon-ecs-sample (lowercase, no spaces)",
+                "must be an image reference such as public.ecr.aws/amazonlinux/amazonlinux:2023 (lowercase, no spaces)",
             )
+        if not self.entry_point and not self.command:
+            # The workflow waits for the task to stop: an image's default process (a web server) never does.
+            _fail(
+                f"{path}.command",
+                [],
+                "entry_point or command must be set: the workflow waits for the job to exit, and the timeout that "
+                "ends a job that never does is not catchable",
+            )
+        for key in ("entry_point", "command"):
+            for item in getattr(self, key):
+                if not item or "\x00" in item:
+                    _fail(f"{path}.{key}", item, "every item must be a non-empty string without NUL characters")
         if self.capacity_provider not in ("FARGATE", "FARGATE_SPOT"):
             _fail(f"{path}.capacity_provider", self.capacity_provider, "must be FARGATE or FARGATE_SPOT")
 

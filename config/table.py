@@ -29,7 +29,9 @@ def _cell(value: object) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, (list, tuple)):
-        return ", ".join(value) or "none"
+        return ", ".join(_cell(item) for item in value) or "none"
+    if isinstance(value, str) and "\n" in value:  # a script: too long for a cell
+        return f"a {value.count(chr(10)) + 1}-line script (config/environments.toml)"
     return f"`{value}`" if isinstance(value, str) else str(value)
 
 

@@ -33,7 +33,8 @@ class Cache(Construct):
             subnet_ids=network.isolated_subnet_ids,
             description="Isolated subnets for Redis",
         )
-        slow_log = ctx.log_group(self, "slow-log", name=f"/aws/elasticache/{names.redis}/slow-log")
+        # Under /aws/vendedlogs/ (see modules/workflow.py): log delivery adds no resource-policy entry per stack.
+        slow_log = ctx.log_group(self, "slow-log", name=f"/aws/vendedlogs/elasticache/{names.redis}/slow-log")
         group = ElasticacheReplicationGroup(
             self,
             "redis",

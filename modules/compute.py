@@ -55,11 +55,17 @@ class Compute(Construct):
         self.connections.allow_all_outbound("All outbound (images, AWS APIs)")
         self.subnet_ids: list[str] = network.private_subnet_ids  # where tasks run
 
+        # Container Insights writes here; created by us, it gets a retention and goes away with the stack. Before the
+        # cluster: a cluster that starts first creates the group itself, and our create then fails (already exists).
+        insights_logs = ctx.log_group(
+            self, "insights-logs", name=f"/aws/ecs/containerinsights/{names('video-processing')}/performance"
+        )
         cluster = EcsCluster(
             self,
             "cluster",
             name=names("video-processing"),
             setting=[EcsClusterSetting(name="containerInsights", value="enabled")],
+            depends_on=[insights_logs],
         )
         EcsClusterCapacityProviders(
             self,
@@ -73,8 +79,6 @@ class Compute(Construct):
             ],
         )
         logs = ctx.log_group(self, "logs", name=f"/ecs/{names('video-processing')}")
-        # Container Insights writes here; created by us, it gets a retention and goes away with the stack.
-        ctx.log_group(self, "insights-logs", name=f"/aws/ecs/containerinsights/{names('video-processing')}/performance")
 
         # Execution role: pull the image, write logs, and read exactly the secret the container uses.
         self.execution_role = Role(
@@ -99,12 +103,16 @@ class Compute(Construct):
             ),
             execution_role_arn=self.execution_role.arn,
             task_role_arn=self.task_role.arn,
-            container_definitions=json.dumps(container_definitions(settings, database, cache, logs.name, ctx.region)),
+            container_definitions=json.dumps(container_definitions(settings, ctx, database, cache, logs.name)),
             volume=[storage.task_volume(EFS_VOLUME)],
+            # A change registers a new revision and keeps the old one ACTIVE: a retry in flight (the workflow names the
+            # revision it started with) would otherwise run an INACTIVE revision and fail.
+            skip_destroy=True,
         )
         self.cluster_arn: str = cluster.arn
         self.cluster_name: str = cluster.name
         self.task_definition_arn: str = task.arn
+        self._family_arn: str = task.arn_without_revision
         self.container_name = CONTAINER_NAME
 
     def grant_run(self, role: Role) -> None:
@@ -113,7 +121,8 @@ class Compute(Construct):
             Statement(
                 sid="RunTask",
                 actions=["ecs:RunTask"],
-                resources=[self.task_definition_arn],
+                # Every revision of the family: an execution started before a deploy retries with its own revision.
+                resources=[f"{self._family_arn}:*"],
                 conditions=[("ArnEquals", "ecs:cluster", [self.cluster_arn])],
             ),
             Statement(
@@ -130,13 +139,22 @@ class Compute(Construct):
         )
 
 
+def literal(text: str) -> str:
+    """`text` as Terraform reads it back: a shell's `${VAR:-}` would otherwise be parsed as an interpolation."""
+    return text.replace("${", "$${").replace("%{", "%%{")
+
+
 def container_definitions(
-    settings: ComputeSettings, database: Database, cache: Cache, log_group_name: str, region: str
+    settings: ComputeSettings, ctx: StackContext, database: Database, cache: Cache, log_group_name: str
 ) -> list[dict[str, Any]]:
+    region = ctx.region
     return [
         {
             "name": CONTAINER_NAME,
             "image": settings.container_image,
+            # The job must end: the workflow waits for the task to stop (ecs:runTask.sync).
+            **({"entryPoint": [literal(item) for item in settings.entry_point]} if settings.entry_point else {}),
+            **({"command": [literal(item) for item in settings.command]} if settings.command else {}),
             "essential": True,
             "privileged": False,
             "logConfiguration": {
@@ -147,12 +165,20 @@ def container_definitions(
                     "awslogs-stream-prefix": CONTAINER_NAME,
                 },
             },
-            # Plain values only: the database host is an address, not a secret.
+            # Plain values only: the database host is an address, not a secret. The workflow adds VIDEO_ID per run.
+            # Both stores refuse plain-text clients: Redis has transit encryption (REDIS_URL's rediss:// scheme), the
+            # database rds.force_ssl (PGSSLMODE, read by libpq and most PostgreSQL drivers).
             "environment": [
+                {"name": "ENVIRONMENT", "value": ctx.environment},
                 {"name": "REGION", "value": region},
                 {"name": "REDIS_ENDPOINT", "value": cache.primary_endpoint},
                 {"name": "REDIS_PORT", "value": str(cache.port)},
+                {"name": "REDIS_TLS", "value": "true"},
+                {"name": "REDIS_URL", "value": f"rediss://{cache.primary_endpoint}:{cache.port}"},
                 {"name": "DB_HOST", "value": database.address},
+                {"name": "DB_PORT", "value": str(database.port)},
+                {"name": "DB_NAME", "value": database.name},
+                {"name": "PGSSLMODE", "value": "require"},
             ],
             # Resolved by ECS from the RDS-managed secret's JSON keys when the task starts.
             "secrets": [

@@ -43,7 +43,7 @@ class Database(Construct):
             subnet_ids=network.isolated_subnet_ids,
             description="Isolated subnets for PostgreSQL",
         )
-        major = settings.engine_version.split(".")[0]
+        major = settings.engine_version
         parameters = DbParameterGroup(
             self,
             "parameters",
@@ -75,6 +75,8 @@ class Database(Construct):
             "instance",
             identifier=names.rds,
             engine="postgres",
+            # The major version only: AWS applies minor upgrades in the maintenance window, and the provider keeps a
+            # prefix that matches engine_version_actual, so an upgraded instance plans no downgrade.
             engine_version=settings.engine_version,
             auto_minor_version_upgrade=True,
             instance_class=settings.instance_class,
@@ -103,7 +105,8 @@ class Database(Construct):
             monitoring_interval=settings.monitoring_interval_seconds,
             monitoring_role_arn=monitoring_role.arn if monitoring_role else None,
             enabled_cloudwatch_logs_exports=list(settings.log_exports),
-            depends_on=log_groups,
+            # Enhanced Monitoring checks the role's managed policy when the instance is created.
+            depends_on=[*log_groups, *(monitoring_role.ready if monitoring_role else [])],
         )
         ctx.protect(instance)
         # The container's secrets, its execution role and an output read master_user_secret[0].
@@ -119,6 +122,7 @@ class Database(Construct):
         self._resource_id: str = instance.resource_id
         self.address: str = instance.address
         self.port = PORT
+        self.name = DATABASE_NAME
         self.username = MASTER_USERNAME
         # RDS-managed secret: JSON with `username` and `password`.
         self.master_secret_arn: str = instance.master_user_secret.get(0).secret_arn

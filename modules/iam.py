@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import jsii
+from cdktf import TerraformResource
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocument,
     DataAwsIamPolicyDocumentStatement,
@@ -158,14 +159,22 @@ class Role:
             )
             require(self.resource, lambda: bool(self._statements), f"role {name}: inline policy without statements")
         attachments_scope, prefix = where.attachments
-        for index, arn in enumerate(managed_policies):
+        self._attachments = [
             IamRolePolicyAttachment(attachments_scope, f"{prefix}-{index}", role=self.resource.name, policy_arn=arn)
+            for index, arn in enumerate(managed_policies)
+        ]
 
     def add(self, *statements: Statement) -> None:
         if self._document is None:
             raise ValueError(f"role {self.name} has no inline policy (inline_policy=False)")
         self._statements.extend(statements)
         render(self._document, self._statements)
+
+    @property
+    def ready(self) -> list[TerraformResource]:
+        """What a resource that uses the role at creation time must depend on: IAM attaches policies after the role
+        exists, and a service that checks the role's permissions at once fails on the first apply."""
+        return [*([self._policy] if self._policy else []), *self._attachments]
 
     @property
     def policy(self) -> IamRolePolicy:

@@ -8,7 +8,10 @@ import ipaddress
 from typing import Protocol
 
 from cdktf import Fn
-from cdktf_cdktf_provider_aws.data_aws_availability_zones import DataAwsAvailabilityZones
+from cdktf_cdktf_provider_aws.data_aws_availability_zones import (
+    DataAwsAvailabilityZones,
+    DataAwsAvailabilityZonesFilter,
+)
 from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup
 from cdktf_cdktf_provider_aws.eip import Eip
 from cdktf_cdktf_provider_aws.flow_log import FlowLog
@@ -111,7 +114,14 @@ class Network(Construct):
             tags={"Name": names("vpc")},
         )
         self.vpc_id: str = vpc.id
-        zones = DataAwsAvailabilityZones(self, "zones", state="available")
+        # Only the region's own zones: an opted-in Local or Wavelength Zone would sort first and receive subnets, NAT,
+        # RDS and Redis. No `state` filter: a zone that is impaired for a while must not drop out of the list and
+        # shift every subnet after it into another zone (a replacement of the whole network and data tier).
+        zones = DataAwsAvailabilityZones(
+            self,
+            "zones",
+            filter=[DataAwsAvailabilityZonesFilter(name="opt-in-status", values=["opt-in-not-required"])],
+        )
         # Subnet n takes zone n (element() wraps around): without enough zones the tiers would share one, which
         # RDS, ElastiCache and EFS refuse only at apply, after the VPC exists; the plan stops here instead.
         zones.add_override(

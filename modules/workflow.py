@@ -29,7 +29,9 @@ class Workflow(Construct):
         names = ctx.names
         # Built from the name: the role's trust policy cannot reference the machine that needs the role.
         machine_arn = ctx.arn("states", f"stateMachine:{names.state_machine}")
-        logs = ctx.log_group(self, "logs", name=f"/aws/stepfunctions/{names('video-processing')}")
+        # Under /aws/vendedlogs/: one wildcard entry in the account's 5,120-character CloudWatch Logs resource policy
+        # covers every such group; any other name adds an entry per stack that destroy never removes.
+        logs = ctx.log_group(self, "logs", name=f"/aws/vendedlogs/states/{names('video-processing')}")
         # First deployed as a construct of its own beside this one (`workflow-role/`); these are its addresses.
         first_release = Construct(scope, "workflow-role")
         self.role = Role(

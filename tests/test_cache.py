@@ -40,7 +40,7 @@ def test_snapshots_maintenance_and_slow_log(stacks, environments, suffix, retent
         "cloudwatch-logs",
         "json",
     )
-    slow_log = find(stack, "aws_cloudwatch_log_group", name=f"/aws/elasticache/redis-{suffix}/slow-log")
+    slow_log = find(stack, "aws_cloudwatch_log_group", name=f"/aws/vendedlogs/elasticache/redis-{suffix}/slow-log")
     assert delivery["destination"] == reference_to(stack, slow_log, "name")
     assert slow_log["retention_in_days"] == environments[suffix].log_retention_days
     assert (group.get("lifecycle") == {"prevent_destroy": True}) is environments[suffix].protect_stateful

@@ -2,8 +2,9 @@ import json
 
 import pytest
 
+from modules.compute import literal
 from tests.conftest import ENVIRONMENTS, SUFFIXES
-from tests.helpers import arn, find, find_all, kms_key, reference_to, referenced, role_statements
+from tests.helpers import address, arn, find, find_all, kms_key, reference_to, referenced, role_statements
 
 
 def container(stack: dict) -> dict:
@@ -57,13 +58,19 @@ def test_container_definition_keeps_secrets_out_of_plain_environment(stacks, env
         "DB_USERNAME": f"{secret}:username::",
         "DB_PASSWORD": f"{secret}:password::",
     }
+    redis = reference_to(stack, find(stack, "aws_elasticache_replication_group"), "primary_endpoint_address")
     assert {e["name"]: e["value"] for e in definition["environment"]} == {
+        "ENVIRONMENT": suffix,
         "REGION": environments[suffix].region,
-        "REDIS_ENDPOINT": reference_to(
-            stack, find(stack, "aws_elasticache_replication_group"), "primary_endpoint_address"
-        ),
+        "REDIS_ENDPOINT": redis,
         "REDIS_PORT": "6379",
+        # Both stores refuse plain-text clients (transit encryption; rds.force_ssl).
+        "REDIS_TLS": "true",
+        "REDIS_URL": f"rediss://{redis}:6379",
         "DB_HOST": reference_to(stack, db, "address"),
+        "DB_PORT": "5432",
+        "DB_NAME": db["db_name"],
+        "PGSSLMODE": "require",
     }
 
 
@@ -145,5 +152,49 @@ def test_service_written_log_groups_are_precreated_with_retention(stacks, enviro
         name=f"API-Gateway-Execution-Logs_{rest_api}/{environments[suffix].api.stage_name}",
     )
     assert insights["retention_in_days"] == execution["retention_in_days"] == days
+    # Ours before the cluster: a cluster that reports first creates the group, and our create then fails.
+    assert find(stack, "aws_ecs_cluster")["depends_on"] == [address(stack, insights)]
     groups = find_all(stack, "aws_cloudwatch_log_group")
     assert {g["name"]: g["retention_in_days"] for g in groups if g["retention_in_days"] != days} == {}
+
+
+@pytest.mark.parametrize("suffix", SUFFIXES)
+def test_revisions_stay_active_after_a_change(stacks, suffix):
+    """A change registers a new revision; the old one must stay ACTIVE for an execution that retries with it."""
+    assert find(stacks[suffix], "aws_ecs_task_definition")["skip_destroy"] is True
+
+
+@pytest.mark.parametrize("suffix", SUFFIXES)
+def test_the_job_is_the_settings_finite_command(stacks, environments, suffix):
+    settings = environments[suffix].compute
+    definition = container(stacks[suffix])
+    assert definition["image"] == settings.container_image
+    # Terraform unescapes $${ and %%{: the container receives the settings' text.
+    assert definition["entryPoint"] == [literal(item) for item in settings.entry_point]
+    assert definition["command"] == [literal(item) for item in settings.command]
+
+
+def test_literal_escapes_terraform_template_sequences():
+    assert literal('echo "${VIDEO_ID:-}" %{x} $HOME') == 'echo "$${VIDEO_ID:-}" %%{x} $HOME'
+
+
+def test_default_job_records_the_video_under_the_mount_and_exits(tmp_path):
+    """The shipped command, run by /bin/sh with the EFS mount moved to a scratch folder: it ends, 0 for a valid video
+    id (the file it leaves names the environment), 2 for an id that could leave the videos folder."""
+    import os
+    import subprocess
+
+    command = ENVIRONMENTS[0].compute.command[0].replace("/mnt/efs", str(tmp_path))
+    entry = ENVIRONMENTS[0].compute.entry_point
+
+    def run(video_id: str) -> subprocess.CompletedProcess[str]:
+        env = {"PATH": os.environ["PATH"], "VIDEO_ID": video_id, "ENVIRONMENT": "dev"}
+        return subprocess.run([*entry, command], env=env, capture_output=True, text=True, timeout=10, check=False)
+
+    done = run("clip-42")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "videos" / "clip-42" / "processed").read_text().startswith("dev ")
+    for bad in ("", "../etc", "a b", "x;rm"):
+        refused = run(bad)
+        assert refused.returncode == 2 and "invalid VIDEO_ID" in refused.stderr, bad
+    assert sorted(p.name for p in (tmp_path / "videos").iterdir()) == ["clip-42"]

@@ -8,12 +8,11 @@ from tests.helpers import address, find, find_all, kms_key, policy_statements, r
 
 
 @pytest.mark.parametrize("suffix", SUFFIXES)
-def test_postgres_15_on_a_supported_minor_version_encrypted_private(stacks, suffix):
+def test_postgres_15_major_only_with_automatic_minor_upgrades_encrypted_private(stacks, suffix):
     stack = stacks[suffix]
     db = find(stack, "aws_db_instance")
-    assert (
-        db["engine"] == "postgres" and re.fullmatch(r"15\.\d+", db["engine_version"]) and db["engine_version"] != "15.3"
-    )
+    # A pinned minor (15.14) plans a failing downgrade once AWS upgrades the instance.
+    assert (db["engine"], db["engine_version"], db["auto_minor_version_upgrade"]) == ("postgres", "15", True)
     assert (db["instance_class"], db["allocated_storage"], db["storage_type"]) == ("db.t3.medium", 100, "gp3")
     assert db["storage_encrypted"] is True and db["publicly_accessible"] is False
     assert db["db_name"] == "videometadata" and db["identifier"] == f"rds-postgresql-{suffix}"
@@ -103,7 +102,7 @@ def test_log_exports_go_to_precreated_groups_with_retention(stacks, environments
         for kind in db["enabled_cloudwatch_logs_exports"]
     ]
     assert [g["retention_in_days"] for g in groups] == [environments[suffix].log_retention_days] * 2
-    assert db["depends_on"] == [address(stack, g) for g in groups]  # ours exist before RDS would create them
+    assert db["depends_on"][: len(groups)] == [address(stack, g) for g in groups]  # ours exist before RDS makes them
 
 
 def test_prod_master_secret_uses_the_customer_managed_key(stacks):
@@ -128,3 +127,18 @@ def test_monitoring_role_trusts_rds_monitoring_only(stacks):
     [trust] = policy_statements(stack, role["assume_role_policy"])
     assert trust["actions"] == ["sts:AssumeRole"]
     assert trust["principals"] == [{"type": "Service", "identifiers": ["monitoring.rds.amazonaws.com"]}]
+
+
+@pytest.mark.parametrize("suffix", SUFFIXES)
+def test_instance_waits_for_the_monitoring_roles_managed_policy(stacks, suffix):
+    """RDS checks the Enhanced Monitoring role's permissions when it creates the instance: on a first apply the
+    attachment must exist by then."""
+    stack = stacks[suffix]
+    db = find(stack, "aws_db_instance")
+    attachments = [
+        address(stack, attachment)
+        for attachment in find_all(stack, "aws_iam_role_policy_attachment")
+        if "AmazonRDSEnhancedMonitoringRole" in attachment["policy_arn"]
+    ]
+    assert len(attachments) == (1 if db["monitoring_interval"] else 0)
+    assert set(attachments) <= set(db["depends_on"])

@@ -51,6 +51,15 @@ def test_six_24_subnets_in_cdk_order(stacks, environments, suffix):
 
 
 @pytest.mark.parametrize("suffix", SUFFIXES)
+def test_zones_are_the_regions_own_and_do_not_shift_when_one_is_impaired(stacks, suffix):
+    zones = find(stacks[suffix], "data.aws_availability_zones")
+    # An opted-in Local Zone would otherwise sort first and receive subnets, NAT, RDS and Redis.
+    assert zones["filter"] == [{"name": "opt-in-status", "values": ["opt-in-not-required"]}]
+    # state = "available" would drop an impaired zone and move every later subnet to another zone.
+    assert "state" not in zones
+
+
+@pytest.mark.parametrize("suffix", SUFFIXES)
 def test_one_route_table_per_subnet(stacks, suffix):
     stack = stacks[suffix]
     assert len(find_all(stack, "aws_route_table")) == len(find_all(stack, "aws_route_table_association")) == 6

@@ -330,8 +330,9 @@ def test_names_carry_the_suffix():
         ("defaults.cache.nodes", 3, "unknown setting"),
         ("defaults.region", "tokyo", "must be an AWS region"),
         ("defaults.region", "ap-northeast-١", "must be an AWS region"),  # non-ASCII digit
-        ("defaults.database.engine_version", "15.١٤", "must be a PostgreSQL 15 minor version"),
-        ("defaults.database.engine_version", "15.14\n", "must be a PostgreSQL 15 minor version"),
+        ("defaults.database.engine_version", "١٥", "must be the PostgreSQL major version 15"),
+        ("defaults.database.engine_version", "15\n", "must be the PostgreSQL major version 15"),
+        ("defaults.database.engine_version", "15.14", "minor versions are AWS's to apply"),
         ("defaults.database.instance_class", "db.t3.medium ", "must be an RDS instance class"),
         ("defaults.cache.engine_version", "7.1\n", "must be a Redis 7 version"),
         ("defaults.cache.maintenance_window", "sun:29:00-sun:30:00", "must look like sun:17:00-sun:18:00"),

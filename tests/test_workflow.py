@@ -79,7 +79,7 @@ def test_state_machine_logging_tracing_and_dependency_on_its_policy(stacks, envi
     assert machine["role_arn"] == reference_to(stack, role, "arn")
     logging = machine["logging_configuration"]
     assert logging["level"] == "ALL" and logging["include_execution_data"] is True
-    group = find(stack, "aws_cloudwatch_log_group", name=f"/aws/stepfunctions/video-processing-{suffix}")
+    group = find(stack, "aws_cloudwatch_log_group", name=f"/aws/vendedlogs/states/video-processing-{suffix}")
     assert logging["log_destination"] == reference_to(stack, group, "arn") + ":*"
     assert group["retention_in_days"] == environments[suffix].log_retention_days
     # Created after the role's policy: the log-destination check at create time needs it.
@@ -95,7 +95,9 @@ def test_state_machine_role_has_what_cdk_would_grant(stacks, environments, suffi
     cluster = find(stack, "aws_ecs_cluster", name=f"video-processing-{suffix}")
     run = statements["RunTask"]
     assert run["actions"] == ["ecs:RunTask"]
-    assert run["resources"] == [arn_of(stack, "aws_ecs_task_definition", family=f"video-processor-{suffix}")]
+    # Every revision of the family: an execution started before a deploy retries with the revision it started with.
+    task = find(stack, "aws_ecs_task_definition", family=f"video-processor-{suffix}")
+    assert run["resources"] == [reference_to(stack, task, "arn_without_revision") + ":*"]
     assert run["condition"] == [
         {"test": "ArnEquals", "variable": "ecs:cluster", "values": [reference_to(stack, cluster, "arn")]}
     ]

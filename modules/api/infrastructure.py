@@ -5,7 +5,6 @@ consumers read it from Secrets Manager."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -96,8 +95,9 @@ class Api(Construct):
         )
         api.add_override("lifecycle.create_before_destroy", True)  # a replacement API exists before the old one goes
         parents = {"": api.root_resource_id}
-        # A redeployment follows any change of the routes (runtime/routes.py) or of the API's resources.
-        definition: list[str] = [hashlib.sha256(json.dumps(routes.pairs()).encode()).hexdigest()]
+        # Everything a deployment snapshots; a change of any argument of any of them (api_key_required, request
+        # parameters, the integration) must redeploy the stage.
+        definition: list[TerraformResource] = []
         for path, http_method in routes.pairs():
             parent_path = ""
             for part in path.strip("/").split("/"):
@@ -111,7 +111,7 @@ class Api(Construct):
                         path_part=part,
                     )
                     parents[current] = resource.id
-                    definition.append(resource.id)
+                    definition.append(resource)
                 parent_path = current
             label = f"{http_method.lower()}{_slug(path)}"
             parameters = {f"method.request.path.{p[1:-1]}": True for p in path.split("/") if p.startswith("{")}
@@ -135,13 +135,13 @@ class Api(Construct):
                 integration_http_method="POST",
                 uri=function.invoke_arn,
             )
-            definition += [method.id, integration.id, integration.uri]
+            definition += [method, integration]
 
         deployment = ApiGatewayDeployment(
             self,
             "deployment",
             rest_api_id=api.id,
-            triggers={"redeployment": Fn.sha1(Fn.jsonencode(definition))},
+            triggers={"redeployment": whole_objects_hash(definition)},
         )
         deployment.add_override("lifecycle.create_before_destroy", True)
 
@@ -239,3 +239,9 @@ class Api(Construct):
             tracing_config=LambdaFunctionTracingConfig(mode="Active"),
             depends_on=[logs, self.function_role.policy],
         )
+
+
+def whole_objects_hash(resources: list[TerraformResource]) -> str:
+    """sha1 of the resources' whole objects, every argument and attribute (ids and URIs alone miss, for example, a
+    change of api_key_required)."""
+    return f"${{sha1(jsonencode([{', '.join(r.fqn for r in resources)}]))}}"

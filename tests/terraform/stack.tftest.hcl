@@ -99,12 +99,24 @@ run "wiring" {
       for variable in jsondecode(aws_ecs_task_definition.compute_task_EC0E96B6.container_definitions)[0].environment :
       variable.name => variable.value
       } == {
+      ENVIRONMENT    = trimprefix(aws_ecs_cluster.compute_cluster_E15A6318.name, "video-processing-")
       REGION         = jsondecode(aws_ecs_task_definition.compute_task_EC0E96B6.container_definitions)[0].logConfiguration.options["awslogs-region"]
       REDIS_ENDPOINT = output.redis_primary_endpoint
       REDIS_PORT     = tostring(aws_elasticache_replication_group.cache_redis_F9D2CAF5.port)
+      REDIS_TLS      = "true"
+      REDIS_URL      = "rediss://${output.redis_primary_endpoint}:${aws_elasticache_replication_group.cache_redis_F9D2CAF5.port}"
       DB_HOST        = output.rds_endpoint
+      DB_PORT        = tostring(aws_db_instance.database_instance_D7FC2283.port)
+      DB_NAME        = aws_db_instance.database_instance_D7FC2283.db_name
+      PGSSLMODE      = "require"
     }
-    error_message = "Container environment must carry the region, Redis endpoint and port, and the database address (and nothing else)."
+    error_message = "Container environment must carry the environment, region, Redis endpoint, port and TLS URL, and the database address, port, name and TLS mode (and nothing else)."
+  }
+
+  assert {
+    # The job's shell command reaches the container as written: Terraform must not read its ${VAR:-} as its own.
+    condition     = strcontains(jsondecode(aws_ecs_task_definition.compute_task_EC0E96B6.container_definitions)[0].command[0], "case \"$${VIDEO_ID:-}\" in")
+    error_message = "The container command must keep the shell's $${VIDEO_ID:-} literally."
   }
 
   assert {
@@ -184,11 +196,11 @@ run "wiring" {
       for statement in data.aws_iam_policy_document.workflow_policy-doc_E6079634.statement :
       statement.sid => statement.resources if contains(["RunTask", "PassTaskRoles", "Notify"], statement.sid)
       } == {
-      RunTask       = toset([output.task_definition_arn])
+      RunTask       = toset(["${aws_ecs_task_definition.compute_task_EC0E96B6.arn_without_revision}:*"]) # every revision
       PassTaskRoles = toset([aws_ecs_task_definition.compute_task_EC0E96B6.task_role_arn, aws_ecs_task_definition.compute_task_EC0E96B6.execution_role_arn])
       Notify        = toset([output.completion_topic_arn, output.error_topic_arn])
     }
-    error_message = "The workflow role must run this task definition, pass exactly its two roles and publish to both topics."
+    error_message = "The workflow role must run every revision of this task definition's family (a retry after a deploy runs the revision it started with), pass exactly its two roles and publish to both topics."
   }
 
   assert {
