@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from config import quotas
 from config.naming import InvalidSuffix
 from config.settings import ConfigError, EnvironmentSettings, load_environments, parse_selection
 from synth.output import OutputFolderError, check_output_folder, replace_output
@@ -43,6 +44,13 @@ def log(message: str) -> None:
 def select_environments(environ: Mapping[str, str]) -> list[EnvironmentSettings]:
     suffix = environ.get("ENVIRONMENT_SUFFIX") or None
     return load_environments(parse_selection(environ.get("ENVIRONMENTS")), adhoc_suffix=suffix, environ=environ)
+
+
+def quota_warnings(environ: Mapping[str, str]) -> list[str]:
+    """Over every environment of the file plus the ad-hoc one, whatever ENVIRONMENTS selects: they share the quotas."""
+    return quotas.warnings(
+        load_environments(None, adhoc_suffix=environ.get("ENVIRONMENT_SUFFIX") or None, environ=environ)
+    )
 
 
 def backend_kind(environ: Mapping[str, str]) -> str:
@@ -118,11 +126,14 @@ def main(environ: Mapping[str, str]) -> int:
         environments = select_environments(environ)
         backend = backend_kind(environ)
         outdir = output_folder(environ)
+        quota_lines = quota_warnings(environ)
     except (ConfigError, InvalidSuffix, OutputFolderError) as error:
         log(f"error: {error}")
         log("nothing was synthesized")
         return 2
     log(f"environments: {', '.join(e.suffix for e in environments)} (backend: {backend})")
+    for line in quota_lines:
+        log(f"warning: {line}")
     log("loading the AWS provider bindings (a few seconds; ~15 s more if the fast loader falls back)...")
     try:
         rows = synthesize(environments, outdir, backend, under_cdktf_cli="CDKTF_CONTEXT_JSON" in environ)

@@ -110,6 +110,9 @@ def test_main_prints_progress_and_summary_table(full_run):
     row = next(line.split() for line in lines[header + 2 :] if line.startswith("video-pipeline-pr123 "))
     assert int(row[1]) > 30 and row[2] == "video-pipeline/adhoc/pr123/terraform.tfstate"
     assert row[3] == str(tmp / "out" / "stacks" / "video-pipeline-pr123")
+    # dev, staging and prod use the account's 5 Elastic IPs; the ad-hoc stack's NAT needs a sixth.
+    warning = "warning: quota: dev, staging, prod, pr123 in one account (no account_id pinned), ap-northeast-1 need 6 "
+    assert warning in result.stderr
 
 
 # --------------------------------------------------------------------------------------------------------------------
