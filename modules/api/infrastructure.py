@@ -5,8 +5,10 @@ consumers read it from Secrets Manager."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 from cdktf import Fn, TerraformResource
 from cdktf_cdktf_provider_aws.api_gateway_api_key import ApiGatewayApiKey
@@ -95,53 +97,58 @@ class Api(Construct):
         )
         api.add_override("lifecycle.create_before_destroy", True)  # a replacement API exists before the old one goes
         parents = {"": api.root_resource_id}
-        # Everything a deployment snapshots; a change of any argument of any of them (api_key_required, request
-        # parameters, the integration) must redeploy the stage.
-        definition: list[TerraformResource] = []
+        # A deployment snapshots the routes: any change of their arguments (api_key_required, request parameters,
+        # the integration) or of what they point at must redeploy the stage. Literal arguments are hashed here (one
+        # dict per resource, the same dict the resource is built from); references go to Terraform as they are.
+        # Not the resources' whole objects: their refreshed attributes (null vs. {}) would redeploy on every plan.
+        arguments: list[dict[str, object]] = []
+        references: list[str] = []
         for path, http_method in routes.pairs():
             parent_path = ""
             for part in path.strip("/").split("/"):
                 current = f"{parent_path}/{part}"
                 if current not in parents:
+                    resource_args: dict[str, Any] = {"path_part": part}
                     resource = ApiGatewayResource(
                         self,
                         f"resource{_slug(current)}",
                         rest_api_id=api.id,
                         parent_id=parents[parent_path],
-                        path_part=part,
+                        **resource_args,
                     )
                     parents[current] = resource.id
-                    definition.append(resource)
+                    arguments.append(resource_args)
+                    references.append(resource.id)
                 parent_path = current
             label = f"{http_method.lower()}{_slug(path)}"
             parameters = {f"method.request.path.{p[1:-1]}": True for p in path.split("/") if p.startswith("{")}
+            method_args: dict[str, Any] = {
+                "http_method": http_method,
+                "authorization": "NONE",
+                "api_key_required": True,
+                "request_parameters": parameters or None,
+            }
             method = ApiGatewayMethod(
-                self,
-                f"method-{label}",
-                rest_api_id=api.id,
-                resource_id=parents[path],
-                http_method=http_method,
-                authorization="NONE",
-                api_key_required=True,
-                request_parameters=parameters or None,
+                self, f"method-{label}", rest_api_id=api.id, resource_id=parents[path], **method_args
             )
+            integration_args: dict[str, Any] = {"type": "AWS_PROXY", "integration_http_method": "POST"}
             integration = ApiGatewayIntegration(
                 self,
                 f"integration-{label}",
                 rest_api_id=api.id,
                 resource_id=parents[path],
                 http_method=method.http_method,
-                type="AWS_PROXY",
-                integration_http_method="POST",
                 uri=function.invoke_arn,
+                **integration_args,
             )
-            definition += [method, integration]
+            arguments += [method_args, integration_args]
+            references += [method.id, integration.id, integration.uri]
 
         deployment = ApiGatewayDeployment(
             self,
             "deployment",
             rest_api_id=api.id,
-            triggers={"redeployment": whole_objects_hash(definition)},
+            triggers={"redeployment": Fn.sha1(Fn.jsonencode([arguments_hash(arguments), *references]))},
         )
         deployment.add_override("lifecycle.create_before_destroy", True)
 
@@ -241,7 +248,11 @@ class Api(Construct):
         )
 
 
-def whole_objects_hash(resources: list[TerraformResource]) -> str:
-    """sha1 of the resources' whole objects, every argument and attribute (ids and URIs alone miss, for example, a
-    change of api_key_required)."""
-    return f"${{sha1(jsonencode([{', '.join(r.fqn for r in resources)}]))}}"
+def arguments_hash(arguments: list[dict[str, object]]) -> str:
+    """sha256 of the resources' literal arguments, in any order; None (unset) left out as Terraform JSON leaves it
+    out."""
+    present = sorted(
+        json.dumps({key: value for key, value in args.items() if value is not None}, sort_keys=True)
+        for args in arguments
+    )
+    return hashlib.sha256(json.dumps(present).encode()).hexdigest()
