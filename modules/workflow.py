@@ -103,11 +103,12 @@ class Workflow(Construct):
         self.state_machine_name: str = machine.name
 
     def grant_start_and_read(self, role: Role) -> None:
-        """Start executions, list them, and describe any execution of this state machine."""
+        """Start executions of this state machine and describe any of them: what the API's handler calls (it finds
+        an execution by its name, never by listing them)."""
         role.add(
             Statement(
-                sid="StartAndList",
-                actions=["states:StartExecution", "states:ListExecutions"],
+                sid="StartExecutions",
+                actions=["states:StartExecution"],
                 resources=[self.state_machine_arn],
             ),
             Statement(

@@ -80,9 +80,9 @@ def identity_policies(stack: dict) -> dict[str, dict]:
 
 # parliament flags ARN values under StringEquals; AWS documents StringEquals for these String-typed keys.
 ACCEPTED_FINDINGS = {"MISMATCHED_TYPE_BUT_USABLE"}
-# parliament 1.6.4 checks these against one resource type only (mapRun, express); AWS's Service
-# Authorization Reference lists stateMachine and execution, which is what the policy grants.
-ACCEPTED_RESOURCE_MISMATCH = {"states:ListExecutions", "states:DescribeExecution"}
+# parliament 1.6.4 checks this against one resource type only (express); AWS's Service Authorization
+# Reference lists execution, which is what the policy grants. (states:ListExecutions was here while the API listed.)
+ACCEPTED_RESOURCE_MISMATCH = {"states:DescribeExecution"}
 
 
 def _accepted(finding) -> bool:

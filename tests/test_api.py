@@ -164,9 +164,12 @@ def test_lambda_function(stacks, environments, suffix):
 def test_lambda_role_only_starts_and_reads_executions_of_its_state_machine(stacks, environments, suffix):
     stack = stacks[suffix]
     statements = role_statements(stack, f"video-api-handler-{suffix}")
-    assert set(statements) == {"StartAndList", "DescribeExecutions", "Logs", "Tracing"}
+    assert set(statements) == {"StartExecutions", "DescribeExecutions", "Logs", "Tracing"}
     machine = find(stack, "aws_sfn_state_machine", name=f"video-processing-workflow-{suffix}")
-    assert statements["StartAndList"]["resources"] == [reference_to(stack, machine, "arn")]
+    # What the handler calls: StartExecution, and DescribeExecution of an execution it names (it never lists them).
+    assert statements["StartExecutions"]["actions"] == ["states:StartExecution"]
+    assert statements["StartExecutions"]["resources"] == [reference_to(stack, machine, "arn")]
+    assert statements["DescribeExecutions"]["actions"] == ["states:DescribeExecution"]
     assert statements["DescribeExecutions"]["resources"] == [
         arn(stack, "states", environments[suffix].region, f"execution:{reference_to(stack, machine, 'name')}:*")
     ]

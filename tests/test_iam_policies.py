@@ -35,7 +35,7 @@ def test_only_the_known_parliament_false_positive_is_accepted():
         "Statement": [
             {
                 "Effect": "Allow",
-                "Action": ["states:ListExecutions", "states:StopExecution"],
+                "Action": ["states:DescribeExecution", "states:StopExecution"],
                 "Resource": ["arn:aws:sns:ap-northeast-1:123456789012:topic"],
             }
         ],

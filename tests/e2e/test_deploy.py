@@ -1023,7 +1023,12 @@ def test_02_integration(e2e: E2E, suffix: str, check: Callable[[E2E, Deployment]
 # Step 3: the API's Lambda handler against the deployed state machine
 # --------------------------------------------------------------------------------------------------------------------
 def api_event(
-    method: str, resource: str, path: str, body: dict | None = None, path_parameters: dict | None = None
+    method: str,
+    resource: str,
+    path: str,
+    body: dict | None = None,
+    path_parameters: dict | None = None,
+    query: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """An API Gateway REST API proxy event (payload v1), as the deployed integration sends it."""
     return {
@@ -1031,7 +1036,8 @@ def api_event(
         "path": path,
         "httpMethod": method,
         "headers": {"Content-Type": "application/json", "x-api-key": "e2e"},
-        "queryStringParameters": None,
+        "queryStringParameters": query,
+        "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} if query else None,
         "pathParameters": path_parameters,
         "body": json.dumps(body) if body is not None else None,
         "isBase64Encoded": False,
@@ -1062,21 +1068,47 @@ def test_03_lambda_handler_drives_state_machine(e2e: E2E, suffix: str, monkeypat
     monkeypatch.setattr(video_api, "_client", None)  # a warm client from elsewhere must not be reused
 
     video_id = "e2e-video-1"
-    started = video_api.handler(api_event("POST", "/videos", "/videos", body={"videoId": video_id}))
+
+    def post() -> dict[str, Any]:
+        return video_api.handler(api_event("POST", "/videos", "/videos", body={"videoId": video_id}))
+
+    def get(run: str | None = None) -> dict[str, Any]:
+        return video_api.handler(
+            api_event(
+                "GET",
+                "/videos/{videoId}",
+                f"/videos/{video_id}",
+                path_parameters={"videoId": video_id},
+                query={"run": run} if run else None,
+            )
+        )
+
+    started = post()
     assert started["statusCode"] == 202, started
     execution_arn = json.loads(started["body"])["executionArn"]
-    assert execution_arn.startswith(machine_arn.replace(":stateMachine:", ":execution:") + ":")
+    # One execution per (videoId, run), named after both (run 1 by default).
+    name = video_api.execution_name(video_id, 1)
+    assert execution_arn == machine_arn.replace(":stateMachine:", ":execution:") + ":" + name
 
-    status = video_api.handler(
-        api_event("GET", "/videos/{videoId}", f"/videos/{video_id}", path_parameters={"videoId": video_id})
-    )
+    again = post()  # while it runs: the same execution, nothing started
+    assert again["statusCode"] == 200, again
+    assert json.loads(again["body"])["executionArn"] == execution_arn
+
+    status = get()
     assert status["statusCode"] == 200, status
     body = json.loads(status["body"])
     assert body["executionArn"] == execution_arn
-    assert body["videoId"] == video_id
+    assert (body["videoId"], body["run"], body["status"]) == (video_id, 1, "RUNNING")
+    assert get(run="2")["statusCode"] == 404
 
-    executions = e2e.aws("stepfunctions").list_executions(stateMachineArn=machine_arn)["executions"]
-    assert execution_arn in [x["executionArn"] for x in executions]
+    sfn = e2e.aws("stepfunctions")
+    executions = sfn.list_executions(stateMachineArn=machine_arn)["executions"]
+    assert [x["executionArn"] for x in executions] == [execution_arn]
+
+    sfn.stop_execution(executionArn=execution_arn)  # once it has ended, processing again takes the next run
+    ended = post()
+    assert ended["statusCode"] == 409, ended
+    assert json.loads(ended["body"])["nextRun"] == 2
 
     metadata = video_api.handler(api_event("GET", "/metadata", "/metadata"))
     assert metadata["statusCode"] == 200 and json.loads(metadata["body"])["environment"] == suffix

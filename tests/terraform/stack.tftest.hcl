@@ -234,9 +234,9 @@ run "wiring" {
   assert {
     condition = {
       for statement in data.aws_iam_policy_document.api_function-role-policy-doc_2A3602F0.statement :
-      statement.sid => statement.resources if contains(["StartAndList", "DescribeExecutions"], statement.sid)
+      statement.sid => statement.resources if contains(["StartExecutions", "DescribeExecutions"], statement.sid)
       } == {
-      StartAndList       = toset([output.state_machine_arn])
+      StartExecutions    = toset([output.state_machine_arn])
       DescribeExecutions = toset([format("arn:%s:states:%s:%s:execution:%s:*", data.aws_partition.partition.partition, split(":", output.state_machine_arn)[3], data.aws_caller_identity.account.account_id, output.state_machine_name)])
     }
     error_message = "The API role must start and describe executions of exactly this state machine."
