@@ -18,6 +18,9 @@ from modules.iam import Placement, Role, Statement
 from modules.notifications import Notifications
 
 TIMEOUT_SECONDS = 1800
+# What the error notice says when the execution input has no string videoId (the API never starts one like that).
+INVALID_INPUT_ERROR = "InvalidInput"
+INVALID_INPUT_CAUSE = "The execution input needs a string videoId"
 
 
 class Workflow(Construct):
@@ -92,7 +95,7 @@ class Workflow(Construct):
             name=names.state_machine,
             role_arn=self.role.arn,
             type="STANDARD",
-            definition=json.dumps(definition(compute, notifications)),
+            definition=json.dumps(definition(compute, notifications, ctx.partition)),
             logging_configuration=SfnStateMachineLoggingConfiguration(
                 level="ALL", include_execution_data=True, log_destination=log_streams_arn(logs)
             ),
@@ -128,16 +131,36 @@ class Workflow(Construct):
         )
 
 
-def definition(compute: Compute, notifications: Notifications) -> dict[str, Any]:
-    """The ASL document. Notices use only data that exists on every path (the seed read a missing `$.result`)."""
+def definition(compute: Compute, notifications: Notifications, partition: str) -> dict[str, Any]:
+    """The ASL document. Notices use only data that exists on every path (the seed read a missing `$.result`).
+
+    `partition` (a token in the stack) starts the service integrations' ARNs: `arn:aws-cn:states:::...` in China.
+    Input without a string `videoId` is refused before ProcessVideo: its `$.videoId` would raise States.Runtime,
+    which no Catch handles, and the execution would end without an error notice."""
     return {
         "Comment": "Process one video on ECS Fargate and report the outcome through SNS",
-        "StartAt": "ProcessVideo",
+        "StartAt": "CheckInput",
         "TimeoutSeconds": TIMEOUT_SECONDS,
         "States": {
+            "CheckInput": {
+                "Type": "Choice",
+                # In order: a comparison other than IsPresent on a missing path is itself a States.Runtime error.
+                "Choices": [
+                    {"Not": {"Variable": "$.videoId", "IsPresent": True}, "Next": "InvalidInput"},
+                    {"Variable": "$.videoId", "IsString": True, "Next": "ProcessVideo"},
+                ],
+                "Default": "InvalidInput",
+            },
+            "InvalidInput": {
+                "Type": "Pass",
+                # The whole state becomes {"error": ...}, as a Catch would write it: NotifyError reads $.error only,
+                # whatever the input was (even not an object).
+                "Result": {"error": {"Error": INVALID_INPUT_ERROR, "Cause": INVALID_INPUT_CAUSE}},
+                "Next": "NotifyError",
+            },
             "ProcessVideo": {
                 "Type": "Task",
-                "Resource": "arn:aws:states:::ecs:runTask.sync",
+                "Resource": f"arn:{partition}:states:::ecs:runTask.sync",
                 "Parameters": {
                     # No LaunchType: the cluster's default capacity provider strategy applies.
                     "Cluster": compute.cluster_arn,
@@ -167,7 +190,7 @@ def definition(compute: Compute, notifications: Notifications) -> dict[str, Any]
             },
             "NotifyCompletion": {
                 "Type": "Task",
-                "Resource": "arn:aws:states:::sns:publish",
+                "Resource": f"arn:{partition}:states:::sns:publish",
                 "Parameters": {
                     "TopicArn": notifications.completion_topic_arn,
                     "Subject": "Video processing completed",
@@ -178,11 +201,12 @@ def definition(compute: Compute, notifications: Notifications) -> dict[str, Any]
             },
             "NotifyError": {
                 "Type": "Task",
-                "Resource": "arn:aws:states:::sns:publish",
+                "Resource": f"arn:{partition}:states:::sns:publish",
                 "Parameters": {
                     "TopicArn": notifications.error_topic_arn,
                     "Subject": "Video processing failed",
-                    # $$.Execution.Input and $.error exist on this path even if the input lacked videoId.
+                    # $$.Execution.Input and $.error exist on both paths here (Catch, InvalidInput), with or without
+                    # a videoId.
                     "Message": {
                         "status": "FAILED",
                         "input.$": "$$.Execution.Input",

@@ -19,12 +19,28 @@ below, applied to moto's classes *in this process only* (installed files are nev
 10. EFS: ``DeleteFileSystemPolicy`` is not implemented (HTTP 500; destroying ``aws_efs_file_system_policy`` retries
     for minutes).
 
+Executing our state machine (moto's ASL interpreter: ``mock_aws(config={"stepfunctions": {"execute_state_machine":
+True}})`` in process, the same ``stepfunctions`` object posted to ``/moto-api/config`` on a server) needs five more:
+
+11. ECS: ``RunTask`` fails (HTTP 500) for a task definition sized at task level only, as Fargate ones are.
+12. Step Functions: the ECS integration passes the PascalCase ``Parameters`` to boto3 as they are
+    (``States.Runtime: 'Cluster'``) and reads the response in the wrong case.
+13. ECS: tasks reach STOPPED without their containers ever running or exiting; here a container exits 0, or 1 when
+    its ``VIDEO_ID`` starts with ``fail-``.
+14. Step Functions: ``ecs:runTask.sync`` succeeds whatever the task's exit code (AWS: ``States.TaskFailed``).
+15. Step Functions: Retry waits last their full interval (our 30 + 60 + 120 s). Here they are slept at a time scale
+    (``"e2e_time_scale": 0.001`` beside ``execute_state_machine``, or ``$E2E_SFN_TIME_SCALE``, or
+    ``--sfn-time-scale``) while a virtual clock per execution, advanced by each wait's unslept part, stamps the
+    history and stop date: the history shows 30/60/120 s between attempts, the test takes milliseconds.
+
 ``tests/e2e/test_moto_gaps.py`` shows every gap on plain moto and its fix here; when a moto upgrade fixes a gap,
-that test fails on the plain server and the patch can go.
+that test fails on the plain server and the patch can go. ``EXECUTION_PATCHES`` (11-15) can be applied in process
+on their own: ``apply_patches(EXECUTION_PATCHES)``.
 
 Usage::
 
     python tests/e2e/moto_launcher.py --port 5123          # foreground; prints a ready line
+    python tests/e2e/moto_launcher.py --port 5123 --sfn-time-scale 0.001
 
     from tests.e2e.moto_launcher import free_port, running_moto
     with running_moto(free_port()) as endpoint:             # subprocess, stopped on exit
@@ -36,6 +52,7 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
+import functools
 import hashlib
 import inspect
 import os
@@ -576,6 +593,386 @@ def patch_efs_delete_file_system_policy() -> None:
     EFSResponse.delete_file_system_policy = delete_file_system_policy_response  # type: ignore[attr-defined]
 
 
+# --------------------------------------------------------------------------------------------------------------------
+# Gap 11: ECS RunTask for a task sized at task level
+# --------------------------------------------------------------------------------------------------------------------
+_CONTAINER_MEMORY_KEYS = ("Memory", "MemoryReservation", "memory", "memoryReservation")
+
+
+def _task_level_size(value: Any) -> int | None:
+    """A task definition's ``cpu``/``memory`` as a number (``"1024"``), or None (unset, or ``"1 vCPU"``/``"2 GB"``)."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def patch_ecs_task_level_resources() -> None:
+    """Gap 11: ``RunTask`` adds up the containers' own ``memory``/``memoryReservation`` to place a task and fails
+    with a TypeError (HTTP 500) when a container has neither - the usual Fargate task definition, ours included,
+    which sizes the task (the task definition's ``cpu``/``memory``), not its containers. Count such a container as 0
+    and take the task-level sizes where they are larger."""
+    from types import SimpleNamespace
+
+    from moto.ecs.models import EC2ContainerServiceBackend
+
+    original = EC2ContainerServiceBackend._calculate_task_resource_requirements
+    if getattr(original, "_e2e_patched", False):
+        return
+
+    def _calculate_task_resource_requirements(task_definition: Any) -> dict[str, Any]:
+        containers = [
+            d
+            if any(d.get(key) is not None for key in _CONTAINER_MEMORY_KEYS)
+            else {**{k: v for k, v in d.items() if k not in _CONTAINER_MEMORY_KEYS}, "memory": 0}
+            for d in task_definition.container_definitions
+        ]
+        requirements = original(SimpleNamespace(container_definitions=containers))
+        for key, value in (("CPU", task_definition.cpu), ("MEMORY", task_definition.memory)):
+            size = _task_level_size(value)
+            if size is not None:
+                requirements[key] = max(requirements[key], size)
+        return requirements
+
+    _calculate_task_resource_requirements._e2e_patched = True  # type: ignore[attr-defined]
+    EC2ContainerServiceBackend._calculate_task_resource_requirements = staticmethod(  # type: ignore[method-assign, assignment]
+        _calculate_task_resource_requirements
+    )
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Gap 12: Step Functions ECS integration parameters
+# --------------------------------------------------------------------------------------------------------------------
+@functools.cache
+def _botocore_operation(service: str, action: str) -> Any:
+    """botocore's model of one operation (``ecs``, ``run_task``/``RunTask``/``runTask``)."""
+    import botocore.session
+    from moto.stepfunctions.parser.utils import camel_to_snake_case
+
+    model = botocore.session.get_session().get_service_model(service)
+    by_snake_name = {camel_to_snake_case(name): name for name in model.operation_names}
+    return model.operation_model(by_snake_name[camel_to_snake_case(action)])
+
+
+def _epoch_millis(value: Any) -> Any:
+    """Replace, in place, the datetimes boto3 parsed with epoch milliseconds, as Step Functions writes ECS timestamps
+    (``"StoppedAt": 1700000000000``); a datetime would also break the execution's JSON output."""
+    import datetime as dt
+
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in list(items):
+        if isinstance(item, dt.datetime):
+            value[key] = round(item.timestamp() * 1000)
+        else:
+            _epoch_millis(item)
+    return value
+
+
+def patch_stepfunctions_ecs_parameters() -> None:
+    """Gap 12: the ASL interpreter (a port of LocalStack's) passes a Task's ``Parameters`` to boto3 as written. Step
+    Functions takes them in PascalCase (``Cluster``, ``TaskDefinition``, ``NetworkConfiguration.AwsvpcConfiguration``,
+    ``Overrides.ContainerOverrides[].Environment``), ECS's API in camelCase; LocalStack converts both ways with the
+    service's botocore model, moto's port left ``_normalise_parameters``/``_normalise_response`` empty. So
+    ``ecs:runTask`` dies in botocore's serializer on the first unknown key: ``States.Runtime`` with cause
+    ``'Cluster'``, whatever the task. Do LocalStack's conversion for the ECS integration: request keys to the
+    operation's members (through the input shape, nested structures and lists included), response keys to
+    PascalCase (``Tasks[0].TaskArn``, what ``.sync`` and the state's output read) and timestamps to epoch
+    milliseconds, as Step Functions outputs them."""
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_ecs import (
+        StateTaskServiceEcs,
+    )
+
+    if getattr(StateTaskServiceEcs._normalise_parameters, "_e2e_patched", False):
+        return
+
+    def _normalise_parameters(
+        self: Any, parameters: dict, boto_service_name: str | None = None, service_action_name: str | None = None
+    ) -> None:
+        operation = _botocore_operation(
+            self._get_boto_service_name(boto_service_name), self._get_boto_service_action(service_action_name)
+        )
+        if operation.input_shape is not None:
+            self._to_boto_request(parameters, operation.input_shape)
+
+    def _normalise_response(
+        self: Any, response: Any, boto_service_name: str | None = None, service_action_name: str | None = None
+    ) -> None:
+        operation = _botocore_operation(
+            self._get_boto_service_name(boto_service_name), self._get_boto_service_action(service_action_name)
+        )
+        if operation.output_shape is not None:
+            self._from_boto_response(response, operation.output_shape)
+        _epoch_millis(response)
+
+    _normalise_parameters._e2e_patched = True  # type: ignore[attr-defined]
+    StateTaskServiceEcs._normalise_parameters = _normalise_parameters  # type: ignore[method-assign]
+    StateTaskServiceEcs._normalise_response = _normalise_response  # type: ignore[method-assign]
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Gap 13: ECS tasks stop as if their containers had exited
+# --------------------------------------------------------------------------------------------------------------------
+# The emulated container's exit: 1 when this variable (task definition environment, then the container override)
+# starts with the prefix, else 0.
+EMULATED_FAILURE_VARIABLE = "VIDEO_ID"
+EMULATED_FAILURE_PREFIX = "fail-"
+
+
+def _emulated_exit_code(definition: dict[str, Any], overrides: dict[str, Any]) -> int:
+    environment = {e.get("name"): e.get("value", "") for e in definition.get("environment") or []}
+    for override in overrides.get("containerOverrides") or []:
+        if override.get("name") == definition.get("name"):
+            environment.update({e.get("name"): e.get("value", "") for e in override.get("environment") or []})
+    return 1 if str(environment.get(EMULATED_FAILURE_VARIABLE) or "").startswith(EMULATED_FAILURE_PREFIX) else 0
+
+
+def patch_ecs_container_exit() -> None:
+    """Gap 13: a moto ECS task runs nothing. Its ``lastStatus`` walks RUNNING -> DEACTIVATING -> STOPPING ->
+    DEPROVISIONING -> STOPPED, one step per ``DescribeTasks`` (moto's default ``ecs::task`` state transition), but
+    nothing else stops with it: the containers stay PENDING with ``exitCode`` 0 whatever they were asked to do,
+    ``desiredStatus`` stays RUNNING, and there is no ``stopCode``, ``stoppedReason`` or ``stoppedAt``. Emulate the
+    container's run: it is RUNNING (no exit code yet) while the task runs, and when moto's transition brings the task
+    to STOPPED (or ``StopTask`` does), the task stops as AWS reports it: containers STOPPED, desired STOPPED,
+    ``stoppingAt``/``stoppedAt``/``executionStoppedAt``, and
+
+    * the containers exited: ``stopCode`` EssentialContainerExited, ``stoppedReason`` "Essential container in task
+      exited", each container's ``exitCode`` 0 - or 1 when its ``VIDEO_ID`` (``EMULATED_FAILURE_VARIABLE``, from the
+      task definition's environment or the RunTask container override) starts with ``fail-``
+      (``EMULATED_FAILURE_PREFIX``);
+    * ``StopTask``: ``stopCode`` UserInitiated, the caller's reason, no exit code.
+
+    How long a task runs is still moto's state transition (``state_manager``/``/moto-api/state-manager``)."""
+    from moto.core.utils import utcnow
+    from moto.ecs.models import EC2ContainerServiceBackend, Task
+    from moto.moto_api._internal.managed_state_model import ManagedState
+
+    if getattr(Task.__init__, "_e2e_patched", False):
+        return
+
+    original_init = Task.__init__
+    original_advance = Task.advance
+    original_stop_task = EC2ContainerServiceBackend.stop_task
+    managed_status = ManagedState.status
+
+    def stop(task: Any) -> None:
+        task._e2e_stopped = True
+        user_initiated = getattr(task, "_e2e_user_stop", False)
+        now = utcnow()
+        task.desired_status = "STOPPED"
+        task.stop_code = "UserInitiated" if user_initiated else "EssentialContainerExited"
+        if not user_initiated:
+            task.stopped_reason = "Essential container in task exited"
+        task.stopping_at = task.execution_stopped_at = task.stopped_at = now
+        for container in task.containers:
+            container.last_status = "STOPPED"
+            container.exitCode = None if user_initiated else getattr(container, "_e2e_exit_code", 0)
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        definitions = {
+            d.get("name"): d
+            for d in self._backend.describe_task_definition(self.task_definition_arn).container_definitions
+        }
+        self.created_at = self.started_at = utcnow()
+        for container in self.containers:
+            container.last_status = "RUNNING"
+            container.exitCode = None  # not exited yet
+            container._e2e_exit_code = _emulated_exit_code(definitions.get(container.name, {}), self.overrides)
+        _ = self.status  # a transition configured as "immediate" stops the task at once
+
+    def status(self: Any) -> str | None:
+        value = managed_status.fget(self)
+        if value == "STOPPED" and not getattr(self, "_e2e_stopped", False):
+            stop(self)
+        return value
+
+    def advance(self: Any) -> None:
+        original_advance(self)
+        # Take the transition now, before DescribeTasks serializes the containers (ahead of lastStatus).
+        _ = self.status
+
+    def stop_task(self: Any, cluster_str: str, task_str: str, reason: str) -> Any:
+        task_id = task_str.split("/")[-1]
+        for tasks in self.tasks.values():
+            for arn, task in tasks.items():
+                if arn.endswith(task_id) and not getattr(task, "_e2e_stopped", False):
+                    task._e2e_user_stop = True
+        task = original_stop_task(self, cluster_str, task_str, reason)
+        _ = task.status
+        return task
+
+    __init__._e2e_patched = True  # type: ignore[attr-defined]
+    Task.__init__ = __init__  # type: ignore[method-assign]
+    Task.status = property(status, managed_status.fset)  # type: ignore[assignment]
+    Task.advance = advance  # type: ignore[method-assign]
+    EC2ContainerServiceBackend.stop_task = stop_task  # type: ignore[method-assign]
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Gap 14: Step Functions ecs:runTask.sync fails when the task failed
+# --------------------------------------------------------------------------------------------------------------------
+SYNC_POLL_SECONDS = 0.5  # moto's own .sync poll interval (time-scaled, see gap 15)
+
+
+def patch_stepfunctions_ecs_sync_failure() -> None:
+    """Gap 14: ``ecs:runTask.sync`` succeeds as soon as the task is STOPPED, whatever its containers did. On AWS a
+    task whose essential container exited non-zero (or never ran) fails the state with ``States.TaskFailed``, the
+    cause being the DescribeTasks JSON of the stopped task (what a Catch or the error notice then reads), and the
+    state's Retry applies. Do the same: on STOPPED, look up which containers are essential (the task definition) and
+    raise States.TaskFailed (TaskFailed event, ``resourceType`` ecs, ``resource`` runTask.sync) when one has no
+    ``ExitCode`` 0; else return the task description as before. Polls every ``SYNC_POLL_SECONDS`` (time-scaled)."""
+    from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+        FailureEvent,
+        FailureEventException,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+        StatesErrorNameType,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_ecs import (
+        StateTaskServiceEcs,
+    )
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+    from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
+    from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
+
+    if getattr(StateTaskServiceEcs._build_sync_resolver, "_e2e_patched", False):
+        return
+
+    def _build_sync_resolver(
+        self: Any, env: Any, resource_runtime_part: Any, normalised_parameters: dict, state_credentials: Any
+    ) -> Any:
+        ecs = boto_client_for(service="ecs", region=resource_runtime_part.region, state_credentials=state_credentials)
+        submitted = env.stack.pop()["Tasks"][0]
+        cluster_arn, task_arn = submitted["ClusterArn"], submitted["TaskArn"]
+
+        def failed(task: dict[str, Any]) -> bool:
+            definition = ecs.describe_task_definition(taskDefinition=task["TaskDefinitionArn"])["taskDefinition"]
+            essential = {d["name"] for d in definition["containerDefinitions"] if d.get("essential", True)}
+            return any(c.get("ExitCode") != 0 for c in task.get("Containers", []) if c.get("Name") in essential)
+
+        def _sync_resolver() -> dict[str, Any] | None:
+            while env.is_running():
+                described = ecs.describe_tasks(cluster=cluster_arn, tasks=[task_arn])
+                if described["tasks"][0]["lastStatus"] == "STOPPED":
+                    self._normalise_response(response=described, service_action_name="describe_tasks")
+                    task: dict[str, Any] = described["Tasks"][0]
+                    if not failed(task):
+                        return task
+                    error = StatesErrorNameType.StatesTaskFailed.to_name()
+                    raise FailureEventException(
+                        FailureEvent(
+                            env=env,
+                            error_name=StatesErrorName(typ=StatesErrorNameType.StatesTaskFailed),
+                            event_type=HistoryEventType.TaskFailed,
+                            event_details=EventDetails(
+                                taskFailedEventDetails=TaskFailedEventDetails(
+                                    error=error,
+                                    cause=to_json_str(task),
+                                    resource=self._get_sfn_resource(),
+                                    resourceType=self._get_sfn_resource_type(),
+                                )
+                            ),
+                        )
+                    )
+                emulated_sleep(env, SYNC_POLL_SECONDS)
+            return None
+
+        return _sync_resolver
+
+    _build_sync_resolver._e2e_patched = True  # type: ignore[attr-defined]
+    _build_sync_resolver._e2e_original = StateTaskServiceEcs._build_sync_resolver  # type: ignore[attr-defined]
+    StateTaskServiceEcs._build_sync_resolver = _build_sync_resolver  # type: ignore[method-assign]
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Gap 15: Step Functions waits in real time
+# --------------------------------------------------------------------------------------------------------------------
+TIME_SCALE_CONFIG_KEY = "e2e_time_scale"  # in moto's "stepfunctions" config: mock_aws(config=...), /moto-api/config
+TIME_SCALE_ENV = "E2E_SFN_TIME_SCALE"  # else this variable (the launcher's --sfn-time-scale sets it)
+
+
+def time_scale() -> float:
+    """The factor Step Functions waits are slept at: moto's ``stepfunctions`` config key ``e2e_time_scale``, else
+    ``$E2E_SFN_TIME_SCALE``, else 1 (real time)."""
+    from moto.core.config import default_user_config
+
+    value = default_user_config.get("stepfunctions", {}).get(TIME_SCALE_CONFIG_KEY)  # type: ignore[call-overload]
+    if value is None:
+        value = os.environ.get(TIME_SCALE_ENV) or 1
+    scale = float(value)
+    if not scale >= 0:
+        raise ValueError(f"Step Functions time scale must be a number >= 0, not {value!r}")
+    return scale
+
+
+def emulated_sleep(env: Any, seconds: float) -> None:
+    """Wait ``seconds`` of the execution's virtual clock: sleep ``seconds * time_scale()`` and move the clock of the
+    execution ``env`` belongs to ahead by the rest, so its history and stop date show the full wait."""
+    real = seconds * time_scale()
+    if real > 0:
+        time.sleep(real)
+    clock = env.event_manager
+    clock._e2e_offset_seconds = getattr(clock, "_e2e_offset_seconds", 0.0) + max(seconds - real, 0.0)
+
+
+def patch_stepfunctions_time_scale() -> None:
+    """Gap 15: a Retry waits its full ``IntervalSeconds`` x ``BackoffRate``: our ProcessVideo retries sleep 30 + 60
+    + 120 s, so one failing execution takes 3.5 minutes. Sleep the waits scaled by ``time_scale()`` (e.g. 0.001:
+    30 s -> 30 ms) and keep a virtual clock per execution: every scaled wait moves it ahead by the unslept part, and
+    the history event timestamps and the execution's ``stopDate`` are the real time plus that offset. The history
+    still shows the full plan (TaskFailed at t, the next attempt's TaskScheduled at t + 30 s, ...) while the test
+    takes milliseconds. Set the scale with ``mock_aws(config={"stepfunctions": {"execute_state_machine": True,
+    "e2e_time_scale": 0.001}})`` in process, ``POST /moto-api/config`` with the same ``stepfunctions`` object on a
+    server, or ``$E2E_SFN_TIME_SCALE``/``--sfn-time-scale``. Scaled: Retry intervals and the ECS ``.sync`` poll (gap
+    14). Not scaled: Wait states and timeouts (TimeoutSeconds, HeartbeatSeconds), which stay in real time. One clock
+    per execution: waits in parallel branches would add up."""
+    import datetime as dt
+
+    from moto.stepfunctions.parser.asl.component.common.retry.max_attempts_decl import MaxAttemptsOutcome
+    from moto.stepfunctions.parser.asl.component.common.retry.retrier_decl import RetrierDecl
+    from moto.stepfunctions.parser.asl.component.common.retry.retrier_outcome import RetrierOutcome
+    from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
+    from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
+
+    if getattr(RetrierDecl._eval_body, "_e2e_patched", False):
+        return
+
+    original_now = EventManager._get_current_timestamp
+    original_reflect = BaseExecutionWorkerCommunication._reflect_execution_status
+
+    def _eval_body(self: Any, env: Any) -> None:
+        # RetrierDecl._eval_body of moto 5.2.5, the wait excepted.
+        self.error_equals.eval(env)
+        if not env.stack.pop():
+            env.stack.append(RetrierOutcome.Skipped)
+            return
+        self.max_attempts.eval(env=env)
+        if env.stack.pop() == MaxAttemptsOutcome.EXHAUSTED:
+            env.stack.append(RetrierOutcome.Failed)
+            return
+        self.interval_seconds.eval(env=env)
+        self.backoff_rate.eval(env=env)
+        self.max_delay_seconds.eval(env=env)
+        self.jitter_strategy.eval(env=env)
+        emulated_sleep(env, env.stack.pop())
+        env.stack.append(RetrierOutcome.Executed)
+
+    def _get_current_timestamp(self: Any) -> dt.datetime:
+        return original_now() + dt.timedelta(seconds=getattr(self, "_e2e_offset_seconds", 0.0))
+
+    def _reflect_execution_status(self: Any) -> None:
+        original_reflect(self)
+        offset = getattr(self.execution.exec_worker.env.event_manager, "_e2e_offset_seconds", 0.0)
+        self.execution.stop_date += dt.timedelta(seconds=offset)
+
+    _eval_body._e2e_patched = True  # type: ignore[attr-defined]
+    RetrierDecl._eval_body = _eval_body  # type: ignore[method-assign]
+    EventManager._get_current_timestamp = _get_current_timestamp  # type: ignore[method-assign, assignment]
+    BaseExecutionWorkerCommunication._reflect_execution_status = _reflect_execution_status  # type: ignore[method-assign]
+
+
 PATCHES = (
     patch_iam_managed_policies,
     patch_rds_unique_dbi_resource_id,
@@ -587,12 +984,28 @@ PATCHES = (
     patch_rds_parameter_source,
     patch_rds_performance_insights,
     patch_efs_delete_file_system_policy,
+    patch_ecs_task_level_resources,
+    patch_stepfunctions_ecs_parameters,
+    patch_ecs_container_exit,
+    patch_stepfunctions_ecs_sync_failure,
+    patch_stepfunctions_time_scale,
 )
 
 
-def apply_patches() -> None:
-    """Apply every patch (idempotent). Call before moto serves its first request."""
-    for patch in PATCHES:
+# What executing our state machine needs (in process: `mock_aws` with ``execute_state_machine``), without gap 1's
+# managed policies, whose loading makes every IAM backend of the process slow to build.
+EXECUTION_PATCHES = (
+    patch_ecs_task_level_resources,
+    patch_stepfunctions_ecs_parameters,
+    patch_ecs_container_exit,
+    patch_stepfunctions_ecs_sync_failure,
+    patch_stepfunctions_time_scale,
+)
+
+
+def apply_patches(patches: tuple[Any, ...] = PATCHES) -> None:
+    """Apply ``patches`` (idempotent; all of them by default). Call before moto serves its first request."""
+    for patch in patches:
         patch()
 
 
@@ -623,7 +1036,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--host", default=DEFAULT_HOST, help=f"address to bind (default {DEFAULT_HOST})")
     parser.add_argument("--port", type=int, required=True, help="port to listen on")
+    parser.add_argument(
+        "--sfn-time-scale",
+        type=float,
+        help=f"sleep Step Functions retry waits at this factor (sets ${TIME_SCALE_ENV}; see gap 15)",
+    )
     args = parser.parse_args(argv)
+    if args.sfn_time_scale is not None:
+        os.environ[TIME_SCALE_ENV] = str(args.sfn_time_scale)
     serve(args.host, args.port)
     return 0
 

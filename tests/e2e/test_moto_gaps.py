@@ -2,14 +2,19 @@
 
 Two servers run for the whole module: plain ``python -m moto.server`` and the patched launcher. Every test calls
 the same AWS API on both with boto3: the plain server must still show the gap (when a moto upgrade fixes it, the
-test fails here and the patch can go), the patched one must behave as Terraform's AWS provider needs.
+test fails here and the patch can go), the patched one must behave as Terraform's AWS provider (gaps 1-10) or our
+state machine's execution (gaps 11-15) needs. Gap 14 shows in process, with every patch but its own (plain moto
+never gets that far: gap 12).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import time
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,7 +24,13 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from botocore.parsers import ResponseParserError
 
-from tests.e2e.moto_launcher import free_port, running_moto
+from tests.e2e.moto_launcher import (
+    EXECUTION_PATCHES,
+    TIME_SCALE_CONFIG_KEY,
+    apply_patches,
+    free_port,
+    running_moto,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -57,7 +68,8 @@ def patched(aws_credentials) -> Iterator[str]:
         yield endpoint
 
 
-def client(endpoint: str, service: str) -> Any:
+def client(endpoint: str | None, service: str) -> Any:
+    """A client of the server at ``endpoint``; of in-process moto (``mock_aws``) for None."""
     return boto3.session.Session(region_name=REGION).client(service, endpoint_url=endpoint, config=CLIENT_CONFIG)
 
 
@@ -75,7 +87,7 @@ def assert_not_implemented(call: Any, **kwargs: Any) -> None:
         assert "500 Internal Server Error" in str(excinfo.value)
 
 
-def vpc_with_subnets(endpoint: str, count: int = 2) -> tuple[str, list[str]]:
+def vpc_with_subnets(endpoint: str | None, count: int = 2) -> tuple[str, list[str]]:
     ec2 = client(endpoint, "ec2")
     vpc_id = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
     subnets = [
@@ -488,3 +500,299 @@ def test_efs_delete_file_system_policy(plain: str, patched: str) -> None:
         with pytest.raises(ClientError) as excinfo:
             call(FileSystemId="fs-00000000")
         assert error_code(excinfo) == "FileSystemNotFound"
+
+
+# --- Gaps 11-15: executing the workflow (ECS runTask.sync, retries) ---------------------------------------------------
+CONTAINER = "video-processor"
+TIME_SCALE = 0.001
+
+
+@contextlib.contextmanager
+def executing(endpoint: str) -> Iterator[None]:
+    """Let moto execute state machines (its ASL interpreter), Step Functions waits scaled (gap 15), for a while."""
+
+    def configure(stepfunctions: dict[str, Any]) -> None:
+        request = urllib.request.Request(
+            f"{endpoint}/moto-api/config",
+            data=json.dumps({"stepfunctions": stepfunctions}).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status < 300
+
+    configure({"execute_state_machine": True, TIME_SCALE_CONFIG_KEY: TIME_SCALE})
+    try:
+        yield
+    finally:
+        configure({"execute_state_machine": False})
+
+
+def fargate_task(endpoint: str | None, name: str, container_memory: int | None = None) -> dict[str, Any]:
+    """A Fargate cluster (default capacity provider strategy) and an awsvpc task definition with our container, in a
+    VPC with DNS hostnames (as ours: moto's awsvpc tasks need them). Sized like ours (task level only) unless
+    ``container_memory`` is given (which sidesteps gap 11)."""
+    ec2 = client(endpoint, "ec2")
+    vpc_id, subnets = vpc_with_subnets(endpoint, count=1)
+    ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsHostnames={"Value": True})
+    group = ec2.create_security_group(GroupName=f"{name}-tasks", Description="tasks", VpcId=vpc_id)["GroupId"]
+    ecs = client(endpoint, "ecs")
+    cluster = ecs.create_cluster(
+        clusterName=name,
+        capacityProviders=["FARGATE", "FARGATE_SPOT"],
+        defaultCapacityProviderStrategy=[{"capacityProvider": "FARGATE", "weight": 1, "base": 0}],
+    )["cluster"]["clusterArn"]
+    container: dict[str, Any] = {"name": CONTAINER, "image": "video-processor:test", "essential": True}
+    if container_memory:
+        container["memory"] = container_memory
+    task_definition = ecs.register_task_definition(
+        family=name,
+        networkMode="awsvpc",
+        requiresCompatibilities=["FARGATE"],
+        cpu="1024",
+        memory="2048",
+        containerDefinitions=[container],
+    )["taskDefinition"]["taskDefinitionArn"]
+    return {"cluster": cluster, "task_definition": task_definition, "subnets": subnets, "security_group": group}
+
+
+def run_task_kwargs(setup: dict[str, Any], video_id: str) -> dict[str, Any]:
+    """RunTask as our state machine calls it (no launch type: the cluster's default strategy)."""
+    return {
+        "cluster": setup["cluster"],
+        "taskDefinition": setup["task_definition"],
+        "networkConfiguration": {
+            "awsvpcConfiguration": {
+                "subnets": setup["subnets"],
+                "securityGroups": [setup["security_group"]],
+                "assignPublicIp": "DISABLED",
+            }
+        },
+        "overrides": {
+            "containerOverrides": [{"name": CONTAINER, "environment": [{"name": "VIDEO_ID", "value": video_id}]}]
+        },
+    }
+
+
+def process_video_state(setup: dict[str, Any], resource: str, **extra: Any) -> str:
+    """A one-state machine: our ProcessVideo task (same Parameters), with ``resource`` and ``extra`` fields."""
+    task = {
+        "Type": "Task",
+        "Resource": resource,
+        "Parameters": {
+            "Cluster": setup["cluster"],
+            "TaskDefinition": setup["task_definition"],
+            "NetworkConfiguration": {
+                "AwsvpcConfiguration": {
+                    "Subnets": setup["subnets"],
+                    "SecurityGroups": [setup["security_group"]],
+                    "AssignPublicIp": "DISABLED",
+                }
+            },
+            "Overrides": {
+                "ContainerOverrides": [
+                    {"Name": CONTAINER, "Environment": [{"Name": "VIDEO_ID", "Value.$": "$.videoId"}]}
+                ]
+            },
+        },
+        "End": True,
+        **extra,
+    }
+    return json.dumps({"StartAt": "ProcessVideo", "States": {"ProcessVideo": task}})
+
+
+def execute(
+    endpoint: str | None, name: str, definition: str, document: dict[str, Any]
+) -> tuple[dict, list[dict], float]:
+    """Create a machine, run one execution to its end; return its description, history and the real seconds."""
+    sfn = client(endpoint, "stepfunctions")
+    machine = sfn.create_state_machine(name=name, definition=definition, roleArn=SFN_ROLE)["stateMachineArn"]
+    began = time.monotonic()
+    arn = sfn.start_execution(stateMachineArn=machine, name=f"{name}-1", input=json.dumps(document))["executionArn"]
+    while (described := sfn.describe_execution(executionArn=arn))["status"] == "RUNNING":
+        assert time.monotonic() - began < 30, f"{arn} still RUNNING"
+        time.sleep(0.02)
+    wall = time.monotonic() - began
+    return described, sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"], wall
+
+
+def task_failures(history: list[dict]) -> list[dict]:
+    return [e["taskFailedEventDetails"] for e in history if e["type"] == "TaskFailed"]
+
+
+# --- Gap 11: ECS RunTask for a task sized at task level ---------------------------------------------------------------
+def test_ecs_run_task_sized_by_the_task(plain: str, patched: str) -> None:
+    setup = fargate_task(plain, "e2e-sized")
+    with pytest.raises(ClientError) as excinfo:  # the gap: a TypeError in moto, HTTP 500
+        client(plain, "ecs").run_task(**run_task_kwargs(setup, "v-1"))
+    assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+
+    setup = fargate_task(patched, "e2e-sized")
+    [task] = client(patched, "ecs").run_task(**run_task_kwargs(setup, "v-1"))["tasks"]
+    assert (task["lastStatus"], task["capacityProviderName"]) == ("RUNNING", "FARGATE")
+    assert [c["name"] for c in task["containers"]] == [CONTAINER]
+
+
+# --- Gap 12: Step Functions ECS integration parameters ----------------------------------------------------------------
+def test_stepfunctions_ecs_parameters(plain: str, patched: str) -> None:
+    # Request-response runTask (no .sync): the parameters and the output alone. Containers sized: not gap 11.
+    name = "e2e-ecs-parameters"
+    with executing(plain):
+        setup = fargate_task(plain, name, container_memory=512)
+        described, history, _ = execute(
+            plain, name, process_video_state(setup, "arn:aws:states:::ecs:runTask"), {"videoId": "v-1"}
+        )
+    assert described["status"] == "FAILED"
+    assert [(f["error"], f["cause"]) for f in task_failures(history)] == [("States.Runtime", "'Cluster'")]
+    assert client(plain, "ecs").list_tasks(cluster=setup["cluster"])["taskArns"] == []
+
+    with executing(patched):
+        setup = fargate_task(patched, name, container_memory=512)
+        described, history, _ = execute(
+            patched, name, process_video_state(setup, "arn:aws:states:::ecs:runTask"), {"videoId": "v-1"}
+        )
+    assert described["status"] == "SUCCEEDED", task_failures(history)
+    [task] = json.loads(described["output"])["Tasks"]  # PascalCase, as Step Functions outputs it
+    assert (task["ClusterArn"], task["TaskDefinitionArn"]) == (setup["cluster"], setup["task_definition"])
+    assert task["Overrides"]["ContainerOverrides"] == [
+        {"Name": CONTAINER, "Environment": [{"Name": "VIDEO_ID", "Value": "v-1"}]}
+    ]
+    [ran] = client(patched, "ecs").describe_tasks(cluster=setup["cluster"], tasks=[task["TaskArn"]])["tasks"]
+    assert ran["overrides"]["containerOverrides"][0]["environment"] == [{"name": "VIDEO_ID", "value": "v-1"}]
+    attachment = {d["name"]: d["value"] for d in ran["attachments"][0]["details"]}
+    assert attachment["subnetId"] == setup["subnets"][0]
+
+
+# --- Gap 13: ECS tasks stop as their containers exit ------------------------------------------------------------------
+def describe_until_stopped(ecs: Any, cluster: str, task_arn: str) -> tuple[list[dict], dict]:
+    """DescribeTasks until STOPPED (moto's default: one lifecycle step per call); the tasks seen on the way, and the
+    stopped one."""
+    seen = []
+    for _ in range(10):
+        [task] = ecs.describe_tasks(cluster=cluster, tasks=[task_arn])["tasks"]
+        if task["lastStatus"] == "STOPPED":
+            return seen, task
+        seen.append(task)
+    raise AssertionError(f"{task_arn} not STOPPED after 10 DescribeTasks: {seen[-1]['lastStatus']}")
+
+
+def test_ecs_tasks_stop_as_their_containers_exit(plain: str, patched: str) -> None:
+    name = "e2e-exit"
+    setup = fargate_task(plain, name, container_memory=512)  # sized: not gap 11
+    ecs = client(plain, "ecs")
+    [task] = ecs.run_task(**run_task_kwargs(setup, "fail-v-1"))["tasks"]
+    _, stopped = describe_until_stopped(ecs, setup["cluster"], task["taskArn"])
+    # The gap: STOPPED, but nothing ran or exited.
+    assert [(c["lastStatus"], c["exitCode"]) for c in stopped["containers"]] == [("PENDING", 0)]
+    assert stopped["desiredStatus"] == "RUNNING"
+    assert "stopCode" not in stopped and "stoppedAt" not in stopped
+
+    setup = fargate_task(patched, name)
+    ecs = client(patched, "ecs")
+    for video_id, exit_code in (("v-1", 0), ("fail-v-1", 1)):
+        [task] = ecs.run_task(**run_task_kwargs(setup, video_id))["tasks"]
+        running, stopped = describe_until_stopped(ecs, setup["cluster"], task["taskArn"])
+        for seen in [task, *running]:  # running: the container too, no exit code yet
+            assert [(c["lastStatus"], c.get("exitCode")) for c in seen["containers"]] == [("RUNNING", None)]
+            assert seen["desiredStatus"] == "RUNNING" and "stopCode" not in seen
+        assert [(c["name"], c["lastStatus"], c["exitCode"]) for c in stopped["containers"]] == [
+            (CONTAINER, "STOPPED", exit_code)
+        ]
+        assert stopped["desiredStatus"] == "STOPPED"
+        assert (stopped["stopCode"], stopped["stoppedReason"]) == (
+            "EssentialContainerExited",
+            "Essential container in task exited",
+        )
+        assert stopped["createdAt"] <= stopped["startedAt"] <= stopped["stoppingAt"] <= stopped["stoppedAt"]
+    # StopTask: the caller stopped it, nothing exited.
+    [task] = ecs.run_task(**run_task_kwargs(setup, "fail-v-2"))["tasks"]
+    ecs.stop_task(cluster=setup["cluster"], task=task["taskArn"], reason="stopped by the test")
+    [stopped] = ecs.describe_tasks(cluster=setup["cluster"], tasks=[task["taskArn"]])["tasks"]
+    assert (stopped["lastStatus"], stopped["desiredStatus"]) == ("STOPPED", "STOPPED")
+    assert (stopped["stopCode"], stopped["stoppedReason"]) == ("UserInitiated", "stopped by the test")
+    assert [(c["lastStatus"], c.get("exitCode")) for c in stopped["containers"]] == [("STOPPED", None)]
+
+
+# --- Gap 14: runTask.sync fails with the task -------------------------------------------------------------------------
+SYNC = "arn:aws:states:::ecs:runTask.sync"
+
+
+def test_stepfunctions_ecs_sync_fails_with_the_task(patched: str) -> None:
+    from moto import mock_aws
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_ecs import (
+        StateTaskServiceEcs,
+    )
+
+    name = "e2e-sync"
+    # In process, every execution patch but this one (moto's own .sync resolver put back for a while; plain moto
+    # never gets this far, see gap 12): the task stops with exit code 1, and the state succeeds anyway.
+    apply_patches(EXECUTION_PATCHES)
+    config = {"stepfunctions": {"execute_state_machine": True, TIME_SCALE_CONFIG_KEY: TIME_SCALE}}
+    with pytest.MonkeyPatch.context() as context, mock_aws(config=config):  # type: ignore[arg-type]
+        context.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")  # EC2 starts faster; no instances here
+        context.setattr(
+            StateTaskServiceEcs, "_build_sync_resolver", StateTaskServiceEcs._build_sync_resolver._e2e_original
+        )
+        setup = fargate_task(None, name)
+        described, history, _ = execute(None, name, process_video_state(setup, SYNC), {"videoId": "fail-v-1"})
+    assert described["status"] == "SUCCEEDED"
+    output = json.loads(described["output"])
+    assert (output["LastStatus"], [c["ExitCode"] for c in output["Containers"]]) == ("STOPPED", [1])
+
+    with executing(patched):
+        setup = fargate_task(patched, name)
+        ok, _, _ = execute(patched, f"{name}-ok", process_video_state(setup, SYNC), {"videoId": "v-1"})
+        described, history, _ = execute(patched, name, process_video_state(setup, SYNC), {"videoId": "fail-v-1"})
+    assert ok["status"] == "SUCCEEDED"
+    assert [c["ExitCode"] for c in json.loads(ok["output"])["Containers"]] == [0]
+    assert (described["status"], described["error"]) == ("FAILED", "States.TaskFailed")
+    [failure] = task_failures(history)
+    assert (failure["resourceType"], failure["resource"], failure["error"]) == (
+        "ecs",
+        "runTask.sync",
+        "States.TaskFailed",
+    )
+    cause = json.loads(failure["cause"])  # the stopped task, as DescribeTasks shows it
+    assert (cause["LastStatus"], cause["StopCode"]) == ("STOPPED", "EssentialContainerExited")
+    assert [(c["Name"], c["ExitCode"]) for c in cause["Containers"]] == [(CONTAINER, 1)]
+    assert described["cause"] == failure["cause"]
+
+
+# --- Gap 15: Step Functions waits, time-scaled with a virtual clock --------------------------------------------------
+def retrying_publish(interval: int, attempts: int) -> str:
+    """Publish to a topic that does not exist (SNS.NotFoundException), retried ``attempts`` times."""
+    retry = {"ErrorEquals": ["States.ALL"], "IntervalSeconds": interval, "MaxAttempts": attempts, "BackoffRate": 2}
+    state = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::sns:publish",
+        "Parameters": {"TopicArn": f"arn:aws:sns:{REGION}:123456789012:e2e-missing", "Message": "hello"},
+        "Retry": [retry],
+        "End": True,
+    }
+    return json.dumps({"StartAt": "Publish", "States": {"Publish": state}})
+
+
+def retry_waits(history: list[dict]) -> list[float]:
+    """Seconds from each failed attempt to the next attempt, on the history's clock."""
+    failed = [e["timestamp"] for e in history if e["type"] == "TaskFailed"]
+    scheduled = [e["timestamp"] for e in history if e["type"] == "TaskScheduled"]
+    return [(after - before).total_seconds() for before, after in zip(failed, scheduled[1:], strict=False)]
+
+
+def test_stepfunctions_retry_waits_are_time_scaled(plain: str, patched: str) -> None:
+    with executing(plain):  # the scale is configured, and ignored: a 1 s wait takes 1 s
+        described, history, wall = execute(plain, "e2e-retry", retrying_publish(1, 1), {})
+    assert described["status"] == "FAILED"
+    assert len(task_failures(history)) == 2
+    assert wall >= 1.0
+    assert 1.0 <= retry_waits(history)[0] < 2.0
+
+    with executing(patched):
+        described, history, wall = execute(patched, "e2e-retry", retrying_publish(30, 2), {})
+    assert described["status"] == "FAILED"
+    assert [f["error"] for f in task_failures(history)] == ["SNS.NotFoundException"] * 3
+    waits = retry_waits(history)
+    assert len(waits) == 2 and 30.0 <= waits[0] < 31.0 and 60.0 <= waits[1] < 61.0, waits
+    assert (described["stopDate"] - described["startDate"]).total_seconds() >= 90.0
+    assert (history[-1]["timestamp"] - described["stopDate"]).total_seconds() < 1.0  # one clock for both
+    assert wall < 5.0
