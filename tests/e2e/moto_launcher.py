@@ -33,6 +33,9 @@ True}})`` in process, the same ``stepfunctions`` object posted to ``/moto-api/co
     ``--sfn-time-scale``) while a virtual clock per execution, advanced by each wait's unslept part, stamps the
     history and stop date: the history shows 30/60/120 s between attempts, the test takes milliseconds.
 
+16. Step Functions: switching execution on at run time hides the state machines created before (a second backend
+    with its own store); here both share one.
+
 ``tests/e2e/test_moto_gaps.py`` shows every gap on plain moto and its fix here; when a moto upgrade fixes a gap,
 that test fails on the plain server and the patch can go. ``EXECUTION_PATCHES`` (11-15) can be applied in process
 on their own: ``apply_patches(EXECUTION_PATCHES)``.
@@ -55,6 +58,7 @@ import contextlib
 import functools
 import hashlib
 import inspect
+import json
 import os
 import signal
 import socket
@@ -973,6 +977,33 @@ def patch_stepfunctions_time_scale() -> None:
     BaseExecutionWorkerCommunication._reflect_execution_status = _reflect_execution_status  # type: ignore[method-assign]
 
 
+# --------------------------------------------------------------------------------------------------------------------
+# Gap 16: state machines created before execution was switched on
+# --------------------------------------------------------------------------------------------------------------------
+def patch_stepfunctions_one_store() -> None:
+    """Gap 16: with ``execute_state_machine`` on, moto's responses go to a second backend
+    (``stepfunctions_parser_backends``) with its own, empty list of state machines: switching execution on at run time
+    (``/moto-api/config``, after Terraform deployed the stack) hides every machine created before, and StartExecution
+    answers StateMachineDoesNotExist. The patch makes the execution backend share the plain backend's state machines
+    (and their executions), activities and tags, so the switch changes how executions run, not what exists."""
+    from moto.stepfunctions.models import stepfunctions_backends
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    if getattr(StepFunctionsParserBackend, "_e2e_one_store", False):
+        return
+    original_init = StepFunctionsParserBackend.__init__
+
+    def __init__(self: Any, region_name: str, account_id: str) -> None:
+        original_init(self, region_name, account_id)
+        plain = stepfunctions_backends[account_id][region_name]
+        self.state_machines = plain.state_machines
+        self.activities = plain.activities
+        self.tagger = plain.tagger
+
+    StepFunctionsParserBackend.__init__ = __init__  # type: ignore[method-assign]
+    StepFunctionsParserBackend._e2e_one_store = True  # type: ignore[attr-defined]
+
+
 PATCHES = (
     patch_iam_managed_policies,
     patch_rds_unique_dbi_resource_id,
@@ -989,6 +1020,7 @@ PATCHES = (
     patch_ecs_container_exit,
     patch_stepfunctions_ecs_sync_failure,
     patch_stepfunctions_time_scale,
+    patch_stepfunctions_one_store,
 )
 
 
@@ -1134,6 +1166,29 @@ def stop(proc: subprocess.Popen, timeout: float = 10.0) -> None:
     if getattr(proc, "temporary_log", False):
         with contextlib.suppress(OSError):
             os.remove(proc.log_path)  # type: ignore[attr-defined]
+
+
+@contextlib.contextmanager
+def executing_state_machines(endpoint: str, time_scale: float = 0.001) -> Iterator[None]:
+    """Let the server at ``endpoint`` execute state machines (moto's ASL interpreter, with gaps 11-15 patched on a
+    patched server) for the block, Step Functions waits slept at ``time_scale`` of their length (gap 15)."""
+
+    def configure(stepfunctions: dict[str, Any]) -> None:
+        request = urllib.request.Request(
+            f"{endpoint}/moto-api/config",
+            data=json.dumps({"stepfunctions": stepfunctions}).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            if response.status >= 300:
+                raise RuntimeError(f"moto config API answered {response.status}")
+
+    configure({"execute_state_machine": True, TIME_SCALE_CONFIG_KEY: time_scale})
+    try:
+        yield
+    finally:
+        configure({"execute_state_machine": False})
 
 
 @contextlib.contextmanager

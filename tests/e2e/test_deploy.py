@@ -33,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import importlib.metadata
+import itertools
 import json
 import os
 import re
@@ -1112,6 +1113,65 @@ def test_03_lambda_handler_drives_state_machine(e2e: E2E, suffix: str, monkeypat
 
     metadata = video_api.handler(api_event("GET", "/metadata", "/metadata"))
     assert metadata["statusCode"] == 200 and json.loads(metadata["body"])["environment"] == suffix
+
+
+def test_03_workflow_runs_to_the_end_on_the_deployed_stack(e2e: E2E, monkeypatch: pytest.MonkeyPatch) -> None:
+    """dev's deployed state machine, cluster, task definition and topics, executed: through the API a video ends
+    SUCCEEDED; a failing job (`fail-` video id: the emulated container exits 1) is attempted 4 times and ends FAILED
+    with VideoProcessingFailed."""
+    from modules.api.runtime import handler as video_api
+
+    deployment = e2e.deployments["dev"]
+    deployment.require_applied()
+    machine_arn = deployment.outputs()["state_machine_arn"]
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in {
+        **AWS_TEST_ENV,
+        "AWS_ENDPOINT_URL": e2e.endpoint,
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        "STATE_MACHINE_ARN": machine_arn,
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(video_api, "_client", None)
+    sfn = e2e.aws("stepfunctions")
+
+    def run_to_the_end(video_id: str) -> dict[str, Any]:
+        started = video_api.handler(api_event("POST", "/videos", "/videos", body={"videoId": video_id}))
+        assert started["statusCode"] == 202, started
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            seen = video_api.handler(
+                api_event("GET", "/videos/{videoId}", f"/videos/{video_id}", path_parameters={"videoId": video_id})
+            )
+            assert seen["statusCode"] == 200, seen
+            body: dict[str, Any] = json.loads(seen["body"])
+            if body["status"] != "RUNNING":
+                return body
+            time.sleep(0.2)
+        pytest.fail(f"{video_id}: still RUNNING after 60 s")
+
+    # Executions run by the interpreter are read while it is on (moto's plain backend cannot read their history).
+    with moto_launcher.executing_state_machines(e2e.endpoint):
+        done = run_to_the_end("e2e-ok-1")
+        failed = run_to_the_end("fail-e2e-1")
+        described = sfn.describe_execution(executionArn=failed["executionArn"])
+        events = sfn.get_execution_history(executionArn=failed["executionArn"], maxResults=1000)["events"]
+    assert done["status"] == "SUCCEEDED", done
+    assert failed["status"] == "FAILED", failed
+    assert described.get("error") == "VideoProcessingFailed", described
+    scheduled = [e for e in events if e["type"] == "TaskScheduled"]
+    attempts = [e for e in scheduled if e["taskScheduledEventDetails"]["resourceType"] == "ecs"]
+    assert len(attempts) == 4, [e["taskScheduledEventDetails"] for e in scheduled]
+    deployment.record["workflow"] = {
+        "succeeded": done["executionArn"],
+        "failed_attempts": len(attempts),
+        "failed_intervals_s": [
+            round((b["timestamp"] - a["timestamp"]).total_seconds()) for a, b in itertools.pairwise(attempts)
+        ],
+    }
+    e2e.save_report()
 
 
 def docker_available() -> bool:

@@ -9,12 +9,10 @@ never gets that far: gap 12).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
 import time
-import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -28,6 +26,7 @@ from tests.e2e.moto_launcher import (
     EXECUTION_PATCHES,
     TIME_SCALE_CONFIG_KEY,
     apply_patches,
+    executing_state_machines,
     free_port,
     running_moto,
 )
@@ -507,27 +506,6 @@ CONTAINER = "video-processor"
 TIME_SCALE = 0.001
 
 
-@contextlib.contextmanager
-def executing(endpoint: str) -> Iterator[None]:
-    """Let moto execute state machines (its ASL interpreter), Step Functions waits scaled (gap 15), for a while."""
-
-    def configure(stepfunctions: dict[str, Any]) -> None:
-        request = urllib.request.Request(
-            f"{endpoint}/moto-api/config",
-            data=json.dumps({"stepfunctions": stepfunctions}).encode(),
-            headers={"Content-Type": "application/json"},
-            method="POST",
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            assert response.status < 300
-
-    configure({"execute_state_machine": True, TIME_SCALE_CONFIG_KEY: TIME_SCALE})
-    try:
-        yield
-    finally:
-        configure({"execute_state_machine": False})
-
-
 def fargate_task(endpoint: str | None, name: str, container_memory: int | None = None) -> dict[str, Any]:
     """A Fargate cluster (default capacity provider strategy) and an awsvpc task definition with our container, in a
     VPC with DNS hostnames (as ours: moto's awsvpc tasks need them). Sized like ours (task level only) unless
@@ -637,7 +615,7 @@ def test_ecs_run_task_sized_by_the_task(plain: str, patched: str) -> None:
 def test_stepfunctions_ecs_parameters(plain: str, patched: str) -> None:
     # Request-response runTask (no .sync): the parameters and the output alone. Containers sized: not gap 11.
     name = "e2e-ecs-parameters"
-    with executing(plain):
+    with executing_state_machines(plain):
         setup = fargate_task(plain, name, container_memory=512)
         described, history, _ = execute(
             plain, name, process_video_state(setup, "arn:aws:states:::ecs:runTask"), {"videoId": "v-1"}
@@ -646,7 +624,7 @@ def test_stepfunctions_ecs_parameters(plain: str, patched: str) -> None:
     assert [(f["error"], f["cause"]) for f in task_failures(history)] == [("States.Runtime", "'Cluster'")]
     assert client(plain, "ecs").list_tasks(cluster=setup["cluster"])["taskArns"] == []
 
-    with executing(patched):
+    with executing_state_machines(patched):
         setup = fargate_task(patched, name, container_memory=512)
         described, history, _ = execute(
             patched, name, process_video_state(setup, "arn:aws:states:::ecs:runTask"), {"videoId": "v-1"}
@@ -739,7 +717,7 @@ def test_stepfunctions_ecs_sync_fails_with_the_task(patched: str) -> None:
     output = json.loads(described["output"])
     assert (output["LastStatus"], [c["ExitCode"] for c in output["Containers"]]) == ("STOPPED", [1])
 
-    with executing(patched):
+    with executing_state_machines(patched):
         setup = fargate_task(patched, name)
         ok, _, _ = execute(patched, f"{name}-ok", process_video_state(setup, SYNC), {"videoId": "v-1"})
         described, history, _ = execute(patched, name, process_video_state(setup, SYNC), {"videoId": "fail-v-1"})
@@ -780,14 +758,14 @@ def retry_waits(history: list[dict]) -> list[float]:
 
 
 def test_stepfunctions_retry_waits_are_time_scaled(plain: str, patched: str) -> None:
-    with executing(plain):  # the scale is configured, and ignored: a 1 s wait takes 1 s
+    with executing_state_machines(plain):  # the scale is configured, and ignored: a 1 s wait takes 1 s
         described, history, wall = execute(plain, "e2e-retry", retrying_publish(1, 1), {})
     assert described["status"] == "FAILED"
     assert len(task_failures(history)) == 2
     assert wall >= 1.0
     assert 1.0 <= retry_waits(history)[0] < 2.0
 
-    with executing(patched):
+    with executing_state_machines(patched):
         described, history, wall = execute(patched, "e2e-retry", retrying_publish(30, 2), {})
     assert described["status"] == "FAILED"
     assert [f["error"] for f in task_failures(history)] == ["SNS.NotFoundException"] * 3
@@ -796,3 +774,25 @@ def test_stepfunctions_retry_waits_are_time_scaled(plain: str, patched: str) -> 
     assert (described["stopDate"] - described["startDate"]).total_seconds() >= 90.0
     assert (history[-1]["timestamp"] - described["stopDate"]).total_seconds() < 1.0  # one clock for both
     assert wall < 5.0
+
+
+# --- Gap 16: execution switched on after the state machine exists --------------------------------------------------
+def test_stepfunctions_machines_survive_switching_execution_on(plain: str, patched: str) -> None:
+    definition = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}})
+    for endpoint in (plain, patched):
+        client(endpoint, "stepfunctions").create_state_machine(
+            name="e2e-deployed-before", definition=definition, roleArn=SFN_ROLE
+        )
+    machine = f"arn:aws:states:{REGION}:123456789012:stateMachine:e2e-deployed-before"
+
+    with executing_state_machines(plain), pytest.raises(ClientError, match="StateMachineDoesNotExist"):
+        client(plain, "stepfunctions").start_execution(stateMachineArn=machine, name="e2e-1")
+
+    with executing_state_machines(patched):
+        sfn = client(patched, "stepfunctions")
+        arn = sfn.start_execution(stateMachineArn=machine, name="e2e-1")["executionArn"]
+        began = time.monotonic()
+        while sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
+            assert time.monotonic() - began < 10, f"{arn} still RUNNING"
+            time.sleep(0.02)
+    assert client(patched, "stepfunctions").describe_execution(executionArn=arn)["status"] == "SUCCEEDED"
