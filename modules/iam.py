@@ -158,8 +158,11 @@ class Role:
             )
             require(self.resource, lambda: bool(self._statements), f"role {name}: inline policy without statements")
         attachments_scope, prefix = where.attachments
-        for index, arn in enumerate(managed_policies):
+        # What a resource that uses the role's managed policies at creation time must depend on.
+        self.attachments = [
             IamRolePolicyAttachment(attachments_scope, f"{prefix}-{index}", role=self.resource.name, policy_arn=arn)
+            for index, arn in enumerate(managed_policies)
+        ]
 
     def add(self, *statements: Statement) -> None:
         if self._document is None:
