@@ -18,6 +18,8 @@ below, applied to moto's classes *in this process only* (installed files are nev
 9. RDS: DB instances drop the Performance Insights settings (perpetual diff on ``aws_db_instance``).
 10. EFS: ``DeleteFileSystemPolicy`` is not implemented (HTTP 500; destroying ``aws_efs_file_system_policy`` retries
     for minutes).
+A1. S3: a bucket policy's ``Deny`` with a ``Bool`` or ``StringNotEquals`` condition denies every object request (the
+    state bucket's TLS-only and same-account statements lock Terraform's S3 backend out).
 
 ``tests/e2e/test_moto_gaps.py`` shows every gap on plain moto and its fix here; when a moto upgrade fixes a gap,
 that test fails on the plain server and the patch can go.
@@ -576,6 +578,93 @@ def patch_efs_delete_file_system_policy() -> None:
     EFSResponse.delete_file_system_policy = delete_file_system_policy_response  # type: ignore[attr-defined]
 
 
+# --------------------------------------------------------------------------------------------------------------------
+# Gap A1: S3 bucket-policy conditions
+# --------------------------------------------------------------------------------------------------------------------
+def _condition_holds(operator: str, expected: Any, actual: str | None) -> bool:
+    """One IAM condition operator on one context value (absent: None), as IAM evaluates it."""
+    values = [str(v) for v in (expected if isinstance(expected, list) else [expected])]
+    base, if_exists = operator.removesuffix("IfExists"), operator.endswith("IfExists")
+    if actual is None:
+        return if_exists or base.startswith(("StringNot", "ArnNot"))  # a negated operator holds for a missing key
+    if base == "Bool":
+        return actual.lower() in [v.lower() for v in values]
+    if base == "StringEquals":
+        return actual in values
+    if base == "StringNotEquals":
+        return actual not in values
+    raise NotImplementedError(operator)
+
+
+def patch_s3_bucket_policy_conditions() -> None:
+    """Gap A1: S3 checks every object request (``GetObject``, ``HeadObject``, ``PutObject``, ``DeleteObject``) against
+    the bucket policy, but moto's evaluator knows one condition operator (``StringEquals``) and passes the others, and
+    has no request context: the state bucket's ``Deny`` statements (``Bool aws:SecureTransport false``,
+    ``StringNotEquals aws:PrincipalAccount <account>``) apply to every request, and Terraform's S3 backend gets 403 on
+    its own state. Evaluate ``Bool``, ``StringEquals``, ``StringNotEquals`` (and ``...IfExists``) on the request's
+    ``aws:PrincipalAccount`` (the caller's account, as moto resolves it) and ``aws:SecureTransport`` - ``true``: the
+    emulator speaks plain HTTP on localhost where S3 answers every client of this project (Terraform, boto3) over
+    HTTPS. A statement applies when its action, resource, principal (``*`` only; others are not modelled, as in
+    moto) and every condition match; a Deny that applies denies, else an Allow that applies permits. Other
+    operators or keys fail the request (HTTP 500) rather than guess."""
+    import json
+    import re
+    import threading
+
+    from moto.iam.access_control import PermissionResult
+    from moto.s3.models import FakeBucket
+    from moto.s3.responses import S3Response
+
+    if getattr(FakeBucket.get_permission, "_e2e_patched", False):
+        return
+    request_context = threading.local()
+    original_key_response = S3Response._key_response
+
+    def _key_response(self: Any, request: Any, full_url: str) -> Any:
+        request_context.values = {"aws:PrincipalAccount": self.current_account, "aws:SecureTransport": "true"}
+        try:
+            return original_key_response(self, request, full_url)
+        finally:
+            request_context.values = None
+
+    def matches(patterns: Any, value: str) -> bool:
+        items = patterns if isinstance(patterns, list) else [patterns]
+        return any(re.fullmatch(re.escape(p).replace(r"\*", ".*").replace(r"\?", "."), value) for p in items)
+
+    def applies(statement: dict[str, Any], action: str, resource: str, context: dict[str, str]) -> bool:
+        principal = statement.get("Principal")
+        if principal not in ("*", {"AWS": "*"}, {"AWS": ["*"]}):
+            return False
+        if "Action" in statement and not matches(statement["Action"], action):
+            return False
+        if "NotAction" in statement and matches(statement["NotAction"], action):
+            return False
+        if not matches(statement.get("Resource", "*"), resource):
+            return False
+        for operator, pairs in statement.get("Condition", {}).items():
+            for key, expected in pairs.items():
+                if key not in context:
+                    raise NotImplementedError(f"bucket policy condition key {key}: not modelled by this patch")
+                if not _condition_holds(operator, expected, context[key]):
+                    return False
+        return True
+
+    def get_permission(self: Any, action: str, resource: str) -> Any:
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        statements = json.loads(self.policy)["Statement"]
+        statements = statements if isinstance(statements, list) else [statements]
+        context = getattr(request_context, "values", None) or {}
+        effects = {s.get("Effect") for s in statements if applies(s, action, resource, context)}
+        if "Deny" in effects:
+            return PermissionResult.DENIED
+        return PermissionResult.PERMITTED if "Allow" in effects else PermissionResult.NEUTRAL
+
+    get_permission._e2e_patched = True  # type: ignore[attr-defined]
+    S3Response._key_response = _key_response  # type: ignore[method-assign]
+    FakeBucket.get_permission = get_permission  # type: ignore[method-assign]
+
+
 PATCHES = (
     patch_iam_managed_policies,
     patch_rds_unique_dbi_resource_id,
@@ -587,6 +676,7 @@ PATCHES = (
     patch_rds_parameter_source,
     patch_rds_performance_insights,
     patch_efs_delete_file_system_policy,
+    patch_s3_bucket_policy_conditions,
 )
 
 
