@@ -11,7 +11,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CHECKPOINT_DISABLE := 1
 PIPENV := $(PYTHON) -m pipenv
 
-.PHONY: install lint synth test test-unit test-terraform test-e2e benchmark clean
+.PHONY: install lint synth bootstrap test test-unit test-terraform test-e2e benchmark clean
 
 .venv/.installed: Pipfile.lock
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check pipenv==$(PIPENV_VERSION)
@@ -41,6 +41,11 @@ lint: .venv/.installed
 
 synth: install
 	$(PIPENV) run python -O main.py
+
+# The account stack (state bucket and its KMS key, API Gateway's logging role): once per account, before any
+# environment's first deploy; safe to run again (see synth/bootstrap.py). Uses the AWS credentials of the shell.
+bootstrap: .venv/.installed
+	TF_PLUGIN_DIR="$$(scripts/find-plugin-dir)" $(PIPENV) run python -m synth.bootstrap
 
 test: install .tools/checkov/.installed
 	TF_PLUGIN_DIR="$$(scripts/find-plugin-dir)" $(PIPENV) run pytest $(PYTEST_ARGS)

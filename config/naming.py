@@ -14,6 +14,11 @@ from dataclasses import dataclass
 PROJECT = "video-pipeline"
 # State objects of ad-hoc stacks live under their own prefix, so no suffix can reach a named environment's state.
 ADHOC_STATE_PREFIX = f"{PROJECT}/adhoc/"
+# The account stack (stacks/account_stack.py: state bucket and key, the account's API Gateway logging role) is named
+# like an environment called `account`; config/settings.py reserves that name, so no environment or ad-hoc suffix
+# can derive its stack name or state key.
+ACCOUNT = "account"
+STATE_KEY_ALIAS = f"alias/{PROJECT}-tfstate"  # every stack's backend encrypts its state object under this key
 SUBNET_TIERS = ("public", "private", "isolated")  # network.py lays the /24 subnets out in this order
 MAX_AZ_COUNT = 6  # the most zones any region offers (config/regions.py); subnet and NAT names go up to it
 POSTGRES_MAJORS = tuple(str(major) for major in range(11, 18))  # parameter group family names RDS offers
@@ -27,7 +32,6 @@ NAME_LIMITS: dict[str, tuple[int, str]] = {
     "ecs-task-execution-{s}": (64, "IAM role name"),
     "ecs-task-{s}": (64, "IAM role name"),
     "video-api-handler-{s}": (64, "IAM role name"),
-    "apigw-cloudwatch-{s}": (64, "IAM role name"),
     "sfn-workflow-{s}": (64, "IAM role name"),
     "rds-monitoring-{s}": (64, "IAM role name"),
     "vpc-flow-logs-{s}": (64, "IAM role name"),
@@ -118,6 +122,50 @@ def collisions(suffix: str, others: Iterable[str]) -> list[Collision]:
         theirs = Names(other).all()
         found += [Collision(name, mine[name], other, theirs[name]) for name in sorted(mine.keys() & theirs.keys())]
     return found
+
+
+def account_collisions(suffix: str, region: str) -> list[Collision]:
+    """Every name `suffix` derives that the account stack of `region` uses too."""
+    mine, theirs = Names(suffix).all(), AccountNames(region).all()
+    return [
+        Collision(name, mine[name], "the account stack", theirs[name]) for name in sorted(mine.keys() & theirs.keys())
+    ]
+
+
+# The account stack's names with a service limit; `{r}` is its region: IAM names are global to the account, and a
+# second account stack (another region of the same account) must not take the first one's role.
+ACCOUNT_NAME_LIMITS: dict[str, tuple[int, str]] = {
+    "apigw-cloudwatch-{r}": (64, "IAM role name"),
+}
+
+
+@dataclass(frozen=True)
+class AccountNames:
+    """Names of the account stack of one region (`region` must be in config/regions.py)."""
+
+    region: str
+
+    def all(self) -> dict[str, str]:
+        """Every name of the account stack that an environment's template could spell -> its template."""
+        return {self.stack: "video-pipeline-{s}", **{t.format(r=self.region): t for t in ACCOUNT_NAME_LIMITS}}
+
+    @property
+    def stack(self) -> str:
+        return Names(ACCOUNT).stack
+
+    @property
+    def state_key(self) -> str:
+        return Names(ACCOUNT).state_key
+
+    def state_bucket(self, account_id: str) -> str:
+        """The default state bucket: S3 bucket names are global, so the account and region make it ours."""
+        return f"{PROJECT}-tfstate-{account_id}-{self.region}"
+
+    def role(self, purpose: str) -> str:
+        template = f"{purpose}-{{r}}"
+        if template not in ACCOUNT_NAME_LIMITS:
+            raise KeyError(f"IAM role purpose {purpose!r} is not in ACCOUNT_NAME_LIMITS")
+        return template.format(r=self.region)
 
 
 @dataclass(frozen=True)

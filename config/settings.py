@@ -2,7 +2,10 @@
 
 Every rule raises ConfigError with the offending value's path, the value and the rule, so a broken
 setting stops `main.py` before anything is written. The whole file is checked whatever `ENVIRONMENTS` selects:
-rules between environments (distinct CIDRs and names, one owner of the account's singletons) need all of them.
+rules between environments (distinct CIDRs and names) and against the `[account]` table need all of them.
+
+`[account]` describes the account stack (stacks/account_stack.py: the state bucket and its KMS key, API Gateway's
+CloudWatch logging role) and is where environments take their defaults for `account_id` and the state backend.
 """
 
 from __future__ import annotations
@@ -18,13 +21,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from config import regions
-from config.naming import Names, collisions, validate_suffix
+from config.naming import (
+    ACCOUNT,
+    ADHOC_STATE_PREFIX,
+    STATE_KEY_ALIAS,
+    AccountNames,
+    Names,
+    account_collisions,
+    collisions,
+    validate_suffix,
+)
 
 DEFAULT_CONFIG = Path(__file__).with_name("environments.toml")
-TOP_LEVEL_TABLES = ("defaults", "environments", "adhoc")
+TOP_LEVEL_TABLES = ("account", "defaults", "environments", "adhoc")
 ADHOC_KEYS = ("profile", "vpc_cidr")
-# `adhoc` is the ad-hoc state prefix (config.naming.ADHOC_STATE_PREFIX); an environment of that name would share it.
-RESERVED_ENVIRONMENT_NAMES = ("adhoc",)
+# Names no environment and no ad-hoc suffix may take, and what an environment of that name would share.
+RESERVED_ENVIRONMENT_NAMES = {
+    "adhoc": f"the ad-hoc state prefix {ADHOC_STATE_PREFIX}",
+    ACCOUNT: f"the account stack {AccountNames('').stack} and its state key {AccountNames('').state_key}",
+}
 PROD = "prod"
 LOG_RETENTION_DAYS = (
     1,
@@ -66,6 +81,21 @@ class ConfigError(ValueError):
 
 def _fail(path: str, value: object, rule: str) -> typing.NoReturn:
     raise ConfigError(f"{path} = {value!r}: {rule}")
+
+
+def state_key_alias_arn(region: str, account_id: str) -> str:
+    """The state key's alias ARN (the S3 backend's `kms_key_id`; a backend takes no expressions, so it is built)."""
+    return f"arn:{regions.partition(region)}:kms:{region}:{account_id}:{STATE_KEY_ALIAS}"
+
+
+def _check_account_id(path: str, account_id: str) -> None:
+    if not re.fullmatch(r"[0-9]{12}", account_id):
+        _fail(path, account_id, "must be a 12-digit AWS account id (a string)")
+
+
+def _check_region(path: str, region: str) -> None:
+    if region not in regions.AZ_COUNTS:
+        _fail(path, region, "must be an AWS region listed in config/regions.py (e.g. ap-northeast-1)")
 
 
 def _check_retention(path: str, days: int) -> None:
@@ -300,13 +330,49 @@ class ApiSettings:
     stage_name: str
     throttle_rate_limit: int
     throttle_burst_limit: int
-    manage_account_logging_role: bool
 
     def validate(self, path: str) -> None:
         if not re.fullmatch(r"[A-Za-z0-9_]{1,128}", self.stage_name):
             _fail(f"{path}.stage_name", self.stage_name, "must be 1-128 letters, digits or underscores")
         _check_range(f"{path}.throttle_rate_limit", self.throttle_rate_limit, 1, 10000)
         _check_range(f"{path}.throttle_burst_limit", self.throttle_burst_limit, self.throttle_rate_limit, 5000)
+
+
+@dataclass(frozen=True)
+class AccountSettings:
+    """`[account]`: the account stack, one per account (and region). Environments default their `account_id`, state
+    bucket and state region to it."""
+
+    account_id: str  # the account stack's provider refuses any other (allowed_account_ids)
+    region: str  # where the state bucket, its key and API Gateway's account settings live
+    noncurrent_version_days: int  # how long a replaced state version is kept
+    state_bucket: str | None = None  # default: video-pipeline-tfstate-<account_id>-<region>
+    names: AccountNames = field(init=False)
+
+    PATH: typing.ClassVar[str] = ACCOUNT
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "names", AccountNames(self.region))
+
+    @property
+    def bucket(self) -> str:
+        return self.state_bucket or self.names.state_bucket(self.account_id)
+
+    @property
+    def partition(self) -> str:
+        return regions.partition(self.region)
+
+    @property
+    def state_key_alias_arn(self) -> str:
+        return state_key_alias_arn(self.region, self.account_id)
+
+    def validate(self) -> None:
+        path = self.PATH
+        _check_account_id(f"{path}.account_id", self.account_id)
+        _check_region(f"{path}.region", self.region)
+        check_bucket_name(f"{path}.state_bucket", self.bucket)
+        # S3 expires noncurrent versions after 1 day at the earliest; a week leaves time to notice a bad apply.
+        _check_range(f"{path}.noncurrent_version_days", self.noncurrent_version_days, 7, 3653)
 
 
 @dataclass(frozen=True)
@@ -328,7 +394,7 @@ class EnvironmentSettings:
     compute: ComputeSettings
     notifications: NotificationSettings
     api: ApiSettings
-    account_id: str | None = None  # the provider refuses any other account (allowed_account_ids)
+    account_id: str  # the provider refuses any other account (allowed_account_ids); default: [account]
     deploy_role_arn: str | None = None  # the provider assumes it (in account_id) for every call
     adhoc: bool = False  # built from ENVIRONMENT_SUFFIX on a profile; set by the loader
     names: Names = field(init=False)
@@ -347,20 +413,21 @@ class EnvironmentSettings:
     def path(self) -> str:
         return settings_path(self.suffix, self.adhoc)
 
-    def validate(self) -> None:
+    @property
+    def state_key_alias_arn(self) -> str:
+        """The backend's `kms_key_id`: the state key `make bootstrap` made in this environment's account, in the
+        state bucket's region."""
+        return state_key_alias_arn(self.state_region, self.account_id)
+
+    def validate(self, account: AccountSettings) -> None:
         path = self.path
         validate_suffix(self.suffix)
-        for region_field in ("region", "state_region"):
-            value = getattr(self, region_field)
-            if value not in regions.AZ_COUNTS:
-                _fail(
-                    f"{path}.{region_field}",
-                    value,
-                    "must be an AWS region listed in config/regions.py (e.g. ap-northeast-1)",
-                )
+        _check_region(f"{path}.region", self.region)
+        _check_region(f"{path}.state_region", self.state_region)
         check_bucket_name(f"{path}.state_bucket", self.state_bucket)
         _check_retention(f"{path}.log_retention_days", self.log_retention_days)
         self._validate_account(path)
+        self._validate_against(path, account)
         self.network.validate(f"{path}.network", self.region)
         for section in ("database", "cache", "storage", "secrets", "compute", "notifications", "api"):
             getattr(self, section).validate(f"{path}.{section}")
@@ -368,8 +435,7 @@ class EnvironmentSettings:
             self._validate_protected(path)
 
     def _validate_account(self, path: str) -> None:
-        if self.account_id is not None and not re.fullmatch(r"[0-9]{12}", self.account_id):
-            _fail(f"{path}.account_id", self.account_id, "must be a 12-digit AWS account id (a string)")
+        _check_account_id(f"{path}.account_id", self.account_id)
         if self.deploy_role_arn is None:
             return
         match = re.fullmatch(
@@ -387,11 +453,39 @@ class EnvironmentSettings:
                 self.deploy_role_arn,
                 f"must be in the {regions.partition(self.region)} partition of region {self.region}",
             )
-        if self.account_id is None or match.group(2) != self.account_id:
+        if match.group(2) != self.account_id:
             _fail(
                 f"{path}.deploy_role_arn",
                 self.deploy_role_arn,
-                f"must be a role in account_id ({self.account_id or 'not set'}); pin account_id with it",
+                f"must be a role in account_id ({self.account_id}); pin account_id with it",
+            )
+
+    def _validate_against(self, path: str, account: AccountSettings) -> None:
+        """What the account stack provides: in its account, the API Gateway logging role of its region only, and a
+        state bucket whose policy admits no other account."""
+        if self.account_id == account.account_id and self.region != account.region:
+            _fail(
+                f"{path}.region",
+                self.region,
+                f"must be account.region ({account.region}) for an environment in account {account.account_id}: "
+                "the account stack sets API Gateway's CloudWatch logging role in that region only, so stage "
+                "logging would fail here; pin another account_id, or bootstrap this region from another settings file",
+            )
+        if self.state_bucket != account.bucket:
+            return
+        if self.account_id != account.account_id:
+            _fail(
+                f"{path}.state_bucket",
+                self.state_bucket,
+                f"is account {account.account_id}'s state bucket, whose policy denies every other account; an "
+                f"environment in account {self.account_id} keeps its state in that account: set state_bucket (or "
+                "TF_STATE_BUCKET) to the bucket `make bootstrap` made there",
+            )
+        if self.state_region != account.region:
+            _fail(
+                f"{path}.state_region",
+                self.state_region,
+                f"must be account.region ({account.region}), where the state bucket {account.bucket} is",
             )
 
     def _validate_protected(self, path: str) -> None:
@@ -498,16 +592,31 @@ def check_shape(document: Mapping[str, typing.Any], source: object) -> None:
     for name, table in environments.items():
         if not isinstance(table, dict):
             _fail(f"environments.{name}", table, "must be a table")
-        if name in RESERVED_ENVIRONMENT_NAMES:
-            _fail(
-                f"environments.{name}",
-                name,
-                f"is a reserved name ({', '.join(RESERVED_ENVIRONMENT_NAMES)}: the ad-hoc state prefix)",
-            )
+        _check_reserved(f"environments.{name}", name)
+
+
+def _check_reserved(path: str, name: str) -> None:
+    if name in RESERVED_ENVIRONMENT_NAMES:
+        _fail(path, name, f"is a reserved name ({name}: {RESERVED_ENVIRONMENT_NAMES[name]})")
+
+
+def _account(document: Mapping[str, typing.Any]) -> AccountSettings:
+    if ACCOUNT not in document:
+        _fail(
+            ACCOUNT,
+            None,
+            "required table is missing: [account] names the AWS account (account_id) and region of the state "
+            "bucket and API Gateway's logging role (see config/environments.toml)",
+        )
+    values = typing.cast("dict[str, typing.Any]", _convert(ACCOUNT, document[ACCOUNT], AccountSettings))
+    account: AccountSettings = _build(AccountSettings, values)
+    account.validate()
+    return account
 
 
 def _environment(
     document: Mapping[str, typing.Any],
+    account: AccountSettings,
     profile: str,
     suffix: str,
     overrides: Mapping[str, str],
@@ -515,7 +624,9 @@ def _environment(
     extra: dict[str, typing.Any] | None = None,
     adhoc: bool = False,
 ) -> EnvironmentSettings:
-    table = _merge(document.get("defaults", {}), document["environments"][profile])
+    # The account, state bucket and state region come from [account] unless the file or TF_STATE_* set them.
+    inherited = {"account_id": account.account_id, "state_bucket": account.bucket, "state_region": account.region}
+    table = _merge(_merge(inherited, document.get("defaults", {})), document["environments"][profile])
     table = _merge({**table, **overrides}, extra or {})
     # A dataclass's table converts to a dict.
     values = typing.cast(
@@ -525,14 +636,19 @@ def _environment(
     settings: EnvironmentSettings = _build(
         EnvironmentSettings, {**values, "name": profile, "suffix": suffix, "adhoc": adhoc}
     )
-    settings.validate()
+    settings.validate(account)
     return settings
 
 
 def _adhoc(
-    document: Mapping[str, typing.Any], suffix: str, declared: list[EnvironmentSettings], overrides: Mapping[str, str]
+    document: Mapping[str, typing.Any],
+    account: AccountSettings,
+    suffix: str,
+    declared: list[EnvironmentSettings],
+    overrides: Mapping[str, str],
 ) -> EnvironmentSettings:
     validate_suffix(suffix)
+    _check_reserved("ENVIRONMENT_SUFFIX", suffix)
     adhoc = document.get("adhoc", {})
     unknown = sorted(set(adhoc) - set(ADHOC_KEYS))
     if unknown:
@@ -551,12 +667,12 @@ def _adhoc(
             suffix,
             f"must differ from every environment in the settings file ({', '.join(by_name)})",
         )
-    for collision in collisions(suffix, by_name):
+    for collision in [*collisions(suffix, by_name), *account_collisions(suffix, account.region)]:
         _fail("ENVIRONMENT_SUFFIX", suffix, f"{collision.describe()}; choose a suffix whose names cannot collide")
-    extra: dict[str, typing.Any] = {"api": {"manage_account_logging_role": False}}  # account singletons stay put
+    extra: dict[str, typing.Any] = {}
     if "vpc_cidr" in adhoc:
         extra["network"] = {"vpc_cidr": adhoc["vpc_cidr"]}
-    return _environment(document, profile, suffix, overrides, extra=extra, adhoc=True)
+    return _environment(document, account, profile, suffix, overrides, extra=extra, adhoc=True)
 
 
 def state_overrides(environ: Mapping[str, str]) -> dict[str, str]:
@@ -573,8 +689,9 @@ def state_overrides(environ: Mapping[str, str]) -> dict[str, str]:
 
 
 def parse_selection(value: str | None) -> list[str] | None:
-    """ENVIRONMENTS: unset means every environment of the file; set, a comma list, which may be empty (then only the
-    ad-hoc stack of ENVIRONMENT_SUFFIX is built)."""
+    """ENVIRONMENTS: unset means every environment of the file and the account stack; set, a comma list of
+    environments and `account` (the account stack), which may be empty (then only the ad-hoc stack of
+    ENVIRONMENT_SUFFIX is built)."""
     if value is None:
         return None
     names = [n.strip() for n in value.split(",") if n.strip()]
@@ -584,16 +701,40 @@ def parse_selection(value: str | None) -> list[str] | None:
     return names
 
 
+@dataclass(frozen=True)
+class Selection:
+    """What one synth builds: the account stack if `with_account`, and environment stacks (the ad-hoc one last)."""
+
+    account: AccountSettings  # the [account] table, selected or not
+    with_account: bool
+    environments: list[EnvironmentSettings]
+
+
+def load_selection(
+    selected: Sequence[str] | None = None,
+    adhoc_suffix: str | None = None,
+    config_path: Path | None = None,
+    environ: Mapping[str, str] = os.environ,
+) -> Selection:
+    """Read and validate the whole settings file, then select: everything by default (the account stack and every
+    environment), else the named ones (`account` names the account stack), and the ad-hoc stack."""
+    path = Path(config_path or environ.get("VP_CONFIG") or DEFAULT_CONFIG)
+    return select(read_document(path), path, selected, adhoc_suffix, environ)
+
+
 def load_environments(
     selected: Sequence[str] | None = None,
     adhoc_suffix: str | None = None,
     config_path: Path | None = None,
     environ: Mapping[str, str] = os.environ,
 ) -> list[EnvironmentSettings]:
-    """Read and validate every environment of the settings file, then return the selected ones (all by default) and
-    the ad-hoc one."""
-    path = Path(config_path or environ.get("VP_CONFIG") or DEFAULT_CONFIG)
-    return from_document(read_document(path), path, selected, adhoc_suffix, environ)
+    """The selected environments (all by default) and the ad-hoc one; see load_selection."""
+    return load_selection(selected, adhoc_suffix, config_path, environ).environments
+
+
+def load_account(config_path: Path | None = None, environ: Mapping[str, str] = os.environ) -> AccountSettings:
+    """The account stack's settings, once the whole file passed every rule."""
+    return load_selection([ACCOUNT], None, config_path, environ).account
 
 
 def from_document(
@@ -603,49 +744,55 @@ def from_document(
     adhoc_suffix: str | None = None,
     environ: Mapping[str, str] = os.environ,
 ) -> list[EnvironmentSettings]:
+    return select(document, source, selected, adhoc_suffix, environ).environments
+
+
+def select(
+    document: Mapping[str, typing.Any],
+    source: object,
+    selected: Sequence[str] | None = None,
+    adhoc_suffix: str | None = None,
+    environ: Mapping[str, str] = os.environ,
+) -> Selection:
     check_shape(document, source)
+    account = _account(document)
     overrides = state_overrides(environ)
-    declared = [_environment(document, name, name, overrides) for name in document["environments"]]
-    _check_across(declared)
+    declared = [_environment(document, account, name, name, overrides) for name in document["environments"]]
+    _check_across(declared, account)
     by_name = {env.name: env for env in declared}
     chosen = list(declared) if selected is None else []
     for name in selected or ():
+        if name == ACCOUNT:
+            continue
         if name not in by_name:
-            _fail("environment", name, f"unknown environment; known: {', '.join(by_name)}")
+            _fail(
+                "environment",
+                name,
+                f"unknown environment; known: {', '.join(by_name)} and {ACCOUNT} (the account stack)",
+            )
         chosen.append(by_name[name])
     if adhoc_suffix is not None:
-        adhoc = _adhoc(document, adhoc_suffix, declared, overrides)
+        adhoc = _adhoc(document, account, adhoc_suffix, declared, overrides)
         _check_distinct_cidrs([*declared, adhoc])
         chosen.append(adhoc)
-    if not chosen:
+    with_account = selected is None or ACCOUNT in selected
+    if not chosen and not with_account:
         _fail(
             "ENVIRONMENTS",
             ",".join(selected or ()),
             "selects no environment; leave it unset for every environment or set ENVIRONMENT_SUFFIX",
         )
-    return chosen
+    return Selection(account, with_account, chosen)
 
 
-def _check_across(environments: list[EnvironmentSettings]) -> None:
+def _check_across(environments: list[EnvironmentSettings], account: AccountSettings) -> None:
     _check_distinct_cidrs(environments)
     for env in environments:
-        for collision in collisions(env.suffix, [other.suffix for other in environments]):
+        for collision in [
+            *collisions(env.suffix, [other.suffix for other in environments]),
+            *account_collisions(env.suffix, account.region),
+        ]:
             _fail(env.path, env.suffix, collision.describe())
-    # aws_api_gateway_account exists once per account and region: one environment manages it there.
-    owners: dict[tuple[str, str], str] = {}
-    for env in environments:
-        if not env.api.manage_account_logging_role:
-            continue
-        key = (env.account_id or "", env.region)  # environments without account_id may share an account
-        if key in owners:
-            account = f"account {env.account_id}" if env.account_id else "the same account (no account_id pinned)"
-            _fail(
-                f"{env.path}.api.manage_account_logging_role",
-                True,
-                f"{owners[key]} already manages the account-wide API Gateway logging role in {account}, "
-                f"{env.region}; only one environment per account and region may",
-            )
-        owners[key] = env.suffix
 
 
 def _check_distinct_cidrs(environments: list[EnvironmentSettings]) -> None:

@@ -1,6 +1,9 @@
 """One environment of the video pipeline, wired in the order the architecture diagram reads:
 network -> data tier (secrets, database, cache, storage) -> processing tier (notifications, compute,
-workflow) -> API."""
+workflow) -> API.
+
+Account-wide singletons (API Gateway's CloudWatch logging role) and the state bucket belong to the account stack
+(stacks/account_stack.py), which must be deployed first (`make bootstrap`)."""
 
 from __future__ import annotations
 
@@ -14,7 +17,6 @@ from constructs import Construct
 
 from config.naming import PROJECT
 from config.settings import EnvironmentSettings
-from modules.account import api_gateway_logging
 from modules.api.infrastructure import Api
 from modules.cache import Cache
 from modules.compute import Compute
@@ -25,6 +27,9 @@ from modules.notifications import Notifications
 from modules.secrets import Secrets
 from modules.storage import Storage
 from modules.workflow import Workflow
+
+# Where environment stacks kept the account's API Gateway setting (construct path api/account) before the account stack.
+REMOVED_ACCOUNT_SETTING = "aws_api_gateway_account.api_account_3AA7F073"
 
 
 class VideoPipelineStack(TerraformStack):
@@ -43,8 +48,8 @@ class VideoPipelineStack(TerraformStack):
             self,
             "aws",
             region=settings.region,
-            # With a pinned account, credentials of any other account fail before the first change.
-            allowed_account_ids=[settings.account_id] if settings.account_id else None,
+            # Credentials of any other account fail before the first change.
+            allowed_account_ids=[settings.account_id],
             assume_role=[AwsProviderAssumeRole(role_arn=settings.deploy_role_arn, session_name=names.stack)]
             if settings.deploy_role_arn
             else None,
@@ -103,10 +108,9 @@ class VideoPipelineStack(TerraformStack):
         workflow = Workflow(self, "workflow", ctx=ctx, compute=compute, notifications=notifications)
         workflow.grant_task_callbacks(compute.task_role)
 
-        # API: starts and follows the workflow.
+        # API: starts and follows the workflow. Its stage logs through the account stack's logging role.
         api = Api(self, "api", ctx=ctx, settings=settings.api, workflow=workflow, secrets=secrets)
-        if settings.api.manage_account_logging_role:
-            api.log_after(api_gateway_logging(api, ctx))
+        self._forget_account_singletons()
 
         self._outputs(
             {
@@ -140,9 +144,25 @@ class VideoPipelineStack(TerraformStack):
             # Outside the output folder, which every synth (and so every cdktf deploy/destroy) replaces.
             LocalBackend(self, path=str(local_state_dir / names.state_key))
             return
-        S3Backend(self, bucket=settings.state_bucket, key=names.state_key, region=settings.state_region, encrypt=True)
+        S3Backend(
+            self,
+            bucket=settings.state_bucket,
+            key=names.state_key,
+            region=settings.state_region,
+            encrypt=True,
+            kms_key_id=settings.state_key_alias_arn,  # SSE-KMS under the account stack's state key
+        )
         # S3-native state locking (Terraform >= 1.10); cdktf 0.21's S3Backend has no parameter for it.
         self.add_override("terraform.backend.s3.use_lockfile", True)
+
+    def _forget_account_singletons(self) -> None:
+        """Until this release, the environment with `api.manage_account_logging_role` (prod) set the account's API
+        Gateway logging role at `api/account`; the account stack owns it now. A `removed` block (Terraform >= 1.7)
+        drops it from that environment's state without touching the account setting; where it never was, the block
+        plans nothing. The old role and its policy attachment (`api/account-logging-role*`) are destroyed by the
+        environment's next apply: apply the account stack (`make bootstrap`) first, so that the account points at
+        its new role by then."""
+        self.add_override("removed", [{"from": REMOVED_ACCOUNT_SETTING, "lifecycle": {"destroy": False}}])
 
     def _outputs(self, outputs: dict[str, tuple[object, str]]) -> None:
         for name, (value, description) in outputs.items():

@@ -16,7 +16,7 @@ import pytest
 # Assertion messages inside the helpers, too (they are imported by the test modules).
 pytest.register_assert_rewrite("tests.helpers")
 
-from config.settings import EnvironmentSettings, load_environments  # noqa: E402  (no provider bindings: cheap)
+from config.settings import AccountSettings, EnvironmentSettings, load_selection  # noqa: E402  (cheap: no bindings)
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
@@ -24,8 +24,12 @@ ADHOC = "pr123"
 
 # The one list of environments the tests synthesize and parametrize over: every environment of the settings file, in
 # its order, then the ad-hoc stack. Parametrize ids are these suffixes (the snapshot files are named after them).
-ENVIRONMENTS: list[EnvironmentSettings] = load_environments(adhoc_suffix=ADHOC, environ={})
+# The same synth builds the account stack (ACCOUNT, the [account] table), which the environment tests leave out.
+_SELECTION = load_selection(adhoc_suffix=ADHOC, environ={})
+ENVIRONMENTS: list[EnvironmentSettings] = _SELECTION.environments
 SUFFIXES: list[str] = [env.suffix for env in ENVIRONMENTS]
+ACCOUNT: AccountSettings = _SELECTION.account
+ACCOUNT_STACK = ACCOUNT.names.stack
 
 # Environments of a kind, chosen by their settings where a test needs one.
 PROTECTED = next(env for env in ENVIRONMENTS if env.protect_stateful)  # prevent_destroy, backups: prod
@@ -44,12 +48,16 @@ def synth_dir(environments, tmp_path_factory) -> Path:
     from main import synthesize
 
     outdir = tmp_path_factory.mktemp("synth") / "cdktf.out"
-    synthesize(list(environments.values()), outdir, "s3")
+    synthesize(list(environments.values()), outdir, "s3", account=ACCOUNT)
     return outdir
 
 
+ACCOUNT_KEY = "account"  # the account stack's key where a test goes through every stack folder (in_every_stack)
+
+
 def stack_dir(synth_dir: Path, suffix: str) -> Path:
-    return synth_dir / "stacks" / f"video-pipeline-{suffix}"
+    """An environment's stack folder, or the account stack's for ACCOUNT_KEY."""
+    return synth_dir / "stacks" / (ACCOUNT_STACK if suffix == ACCOUNT_KEY else f"video-pipeline-{suffix}")
 
 
 @pytest.fixture(scope="session")
@@ -61,6 +69,17 @@ def synthesized(environments, synth_dir) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def stacks(synthesized) -> dict[str, dict]:
     return {suffix: json.loads(text) for suffix, text in synthesized.items()}
+
+
+@pytest.fixture(scope="session")
+def account_synthesized(synth_dir) -> str:
+    """The account stack's Terraform JSON, from the same synth."""
+    return (synth_dir / "stacks" / ACCOUNT_STACK / "cdk.tf.json").read_text()
+
+
+@pytest.fixture(scope="session")
+def account_stack(account_synthesized) -> dict:
+    return json.loads(account_synthesized)
 
 
 @pytest.fixture(scope="session")
@@ -93,20 +112,21 @@ def terraform(workdir: Path, *command: str) -> subprocess.CompletedProcess[str]:
 
 
 def in_every_stack(
-    synth_dir: Path, plugin_dir: str, scratch: pytest.TempPathFactory, *command: str
+    synth_dir: Path, plugin_dir: str, scratch: pytest.TempPathFactory, *command: str, account: bool = True
 ) -> dict[str, list[subprocess.CompletedProcess[str]]]:
-    """`init`, then `terraform <command>`, in a copy of every stack folder (Lambda asset and test files included),
-    side by side: each run mostly loads the provider's schema. An init that fails ends that stack's list."""
+    """`init`, then `terraform <command>`, in a copy of every stack folder (Lambda asset and test files included), and
+    unless `account` is off the account stack's (key ACCOUNT_KEY), side by side: each run mostly loads the provider's
+    schema. An init that fails ends that stack's list."""
 
     def run(workdir: Path) -> list[subprocess.CompletedProcess[str]]:
         init = terraform_init(workdir, plugin_dir)
         return [init] if init.returncode else [init, terraform(workdir, *command)]
 
     workdirs = {}
-    for suffix in SUFFIXES:
+    for suffix in [*SUFFIXES, *([ACCOUNT_KEY] if account else [])]:
         workdirs[suffix] = scratch.mktemp(f"{command[0]}-{suffix}")
         shutil.copytree(stack_dir(synth_dir, suffix), workdirs[suffix], dirs_exist_ok=True)
-    with ThreadPoolExecutor(max_workers=len(SUFFIXES)) as pool:
+    with ThreadPoolExecutor(max_workers=len(workdirs)) as pool:
         futures = {suffix: pool.submit(run, workdir) for suffix, workdir in workdirs.items()}
     return {suffix: future.result() for suffix, future in futures.items()}
 

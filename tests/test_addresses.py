@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SUFFIXES
+from tests.conftest import ACCOUNT_KEY, SUFFIXES
 
 PINNED = Path(__file__).with_name("stateful_addresses.json")
 
@@ -29,6 +29,7 @@ STATEFUL = (
     "aws_cloudwatch_log_group",
     "aws_sns_topic",
     "aws_sqs_queue",
+    "aws_s3_bucket",  # the account stack's state bucket
 )
 
 
@@ -41,14 +42,15 @@ def moved_from(stack: dict) -> set[str]:
 
 
 def test_every_environment_is_pinned():
-    assert sorted(json.loads(PINNED.read_text())) == sorted(SUFFIXES)
+    assert sorted(json.loads(PINNED.read_text())) == sorted([*SUFFIXES, ACCOUNT_KEY])
 
 
-@pytest.mark.parametrize("suffix", SUFFIXES)
-def test_stateful_resources_keep_their_addresses(stacks, suffix):
+@pytest.mark.parametrize("suffix", [*SUFFIXES, ACCOUNT_KEY])
+def test_stateful_resources_keep_their_addresses(stacks, account_stack, suffix):
+    stack = account_stack if suffix == ACCOUNT_KEY else stacks[suffix]
     pinned = set(json.loads(PINNED.read_text())[suffix])
-    actual = set(stateful_addresses(stacks[suffix]))
-    lost = sorted(pinned - actual - moved_from(stacks[suffix]))
+    actual = set(stateful_addresses(stack))
+    lost = sorted(pinned - actual - moved_from(stack))
     assert not lost, (
         f"{suffix}: these stateful resources would be destroyed and recreated empty, because their address "
         f"changed: {lost}. Keep the construct id and scope, or move the state with "
@@ -78,13 +80,13 @@ if __name__ == "__main__":  # print the current addresses, to update the pins de
     import tempfile
 
     from main import synthesize
-    from tests.conftest import ENVIRONMENTS  # the environments the tests synthesize, ad-hoc one included
+    from tests.conftest import ACCOUNT, ENVIRONMENTS  # what the tests synthesize, ad-hoc stack included
 
     with tempfile.TemporaryDirectory() as scratch:
         out = Path(scratch) / "cdktf.out"
-        synthesize(ENVIRONMENTS, out, "s3")
+        synthesize(ENVIRONMENTS, out, "s3", account=ACCOUNT)
         current = {
-            env.suffix: stateful_addresses(json.loads((out / "stacks" / env.names.stack / "cdk.tf.json").read_text()))
-            for env in ENVIRONMENTS
+            key: stateful_addresses(json.loads((out / "stacks" / stack / "cdk.tf.json").read_text()))
+            for key, stack in [*((e.suffix, e.names.stack) for e in ENVIRONMENTS), (ACCOUNT_KEY, ACCOUNT.names.stack)]
         }
     print(json.dumps(current, indent=2))

@@ -3,7 +3,8 @@ import json
 
 import pytest
 
-from tests.conftest import ENVIRONMENTS, PROTECTED, SUFFIXES, UNPROTECTED
+from stacks.video_pipeline_stack import REMOVED_ACCOUNT_SETTING
+from tests.conftest import PROTECTED, SUFFIXES, UNPROTECTED
 from tests.helpers import address, arn, find, find_all, reference_to, referenced, role_statements
 
 
@@ -129,16 +130,29 @@ def test_key_usage_plan_and_secret(stacks, environments, suffix):
     )
 
 
-@pytest.mark.parametrize("suffix, managed", [(env.suffix, env.api.manage_account_logging_role) for env in ENVIRONMENTS])
-def test_account_logging_role_is_managed_where_configured(stacks, suffix, managed):
+@pytest.mark.parametrize("suffix", SUFFIXES)
+def test_environments_leave_the_account_logging_role_to_the_account_stack(stacks, suffix):
+    """The account's API Gateway setting and its role belong to the account stack; the stage logs through them. The
+    environment that used to own them (prod) forgets the setting instead of destroying it."""
     stack = stacks[suffix]
-    accounts = find_all(stack, "aws_api_gateway_account")
-    assert len(accounts) == (1 if managed else 0)
-    stage = find(stack, "aws_api_gateway_stage")
-    assert stage.get("depends_on") == ([address(stack, accounts[0])] if managed else None)
-    if managed:
-        role = find(stack, "aws_iam_role", name=f"apigw-cloudwatch-{suffix}")
-        assert accounts[0]["cloudwatch_role_arn"] == reference_to(stack, role, "arn")
+    assert find_all(stack, "aws_api_gateway_account") == []
+    assert find_all(stack, "aws_iam_role", name=lambda name: name.startswith("apigw-cloudwatch-")) == []
+    assert find(stack, "aws_api_gateway_stage").get("depends_on") is None
+    assert stack["removed"] == [{"from": REMOVED_ACCOUNT_SETTING, "lifecycle": {"destroy": False}}]
+
+
+def test_the_removed_address_is_where_environments_kept_the_account_setting():
+    """cdktf derives a logical id from the construct path below the stack: api/account, in any stack."""
+    from cdktf import TerraformStack, Testing
+    from cdktf_cdktf_provider_aws.api_gateway_account import ApiGatewayAccount
+    from cdktf_cdktf_provider_aws.provider import AwsProvider
+    from constructs import Construct
+
+    stack = TerraformStack(Testing.app(), "any-environment")
+    AwsProvider(stack, "aws", region="ap-northeast-1")
+    ApiGatewayAccount(Construct(stack, "api"), "account", cloudwatch_role_arn="arn:aws:iam::123456789012:role/r")
+    (name,) = json.loads(Testing.synth(stack))["resource"]["aws_api_gateway_account"]
+    assert f"aws_api_gateway_account.{name}" == REMOVED_ACCOUNT_SETTING
 
 
 @pytest.mark.parametrize("suffix", SUFFIXES)

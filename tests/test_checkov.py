@@ -1,17 +1,17 @@
-"""checkov gate: every environment's synthesized stack passes, with only the skips in .checkov.yaml."""
+"""checkov gate: every synthesized stack (each environment's and the account stack) passes, with only the skips in
+.checkov.yaml."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import SUFFIXES, stack_dir
+from tests.conftest import ACCOUNT_KEY, SUFFIXES, stack_dir
 from tests.helpers import find
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,20 +39,30 @@ def run_checkov(target: Path) -> list[dict]:
 
 
 MUTANT = f"{SUFFIXES[0]}-unencrypted-db"  # a stack with an unencrypted database: a check not in the skip list must fail
+STACKS = [*SUFFIXES, ACCOUNT_KEY]
+
+
+def scanned(stack_json: str) -> str:
+    """The JSON checkov reads: without `removed` and `moved` blocks, which hold no resource and which checkov 3.3.30's
+    terraform_json parser cannot read (it raises on every block type without labels, and skips the file)."""
+    stack = json.loads(stack_json)
+    for block in ("removed", "moved"):
+        stack.pop(block, None)
+    return json.dumps(stack, indent=2)  # as cdktf writes it: checkov reads one-line JSON several times slower
 
 
 @pytest.fixture(scope="module")
 def gate(synth_dir, tmp_path_factory) -> dict[str, dict]:
     """One checkov run over all stacks and the mutant: {folder: {"passed": n, "failed": [(check, resource)]}}."""
     scan = tmp_path_factory.mktemp("checkov")
-    for suffix in SUFFIXES:  # only the Terraform JSON; assets and .terraform folders are not checkov's business
+    for suffix in STACKS:  # only the Terraform JSON; assets and .terraform folders are not checkov's business
         (scan / suffix).mkdir()
-        shutil.copy(stack_dir(synth_dir, suffix) / "cdk.tf.json", scan / suffix / "cdk.tf.json")
-    mutant = json.loads((stack_dir(synth_dir, SUFFIXES[0]) / "cdk.tf.json").read_text())
+        (scan / suffix / "cdk.tf.json").write_text(scanned((stack_dir(synth_dir, suffix) / "cdk.tf.json").read_text()))
+    mutant = json.loads(scanned((stack_dir(synth_dir, SUFFIXES[0]) / "cdk.tf.json").read_text()))
     find(mutant, "aws_db_instance")["storage_encrypted"] = False
     (scan / MUTANT).mkdir()
-    (scan / MUTANT / "cdk.tf.json").write_text(json.dumps(mutant))
-    counts: dict[str, dict] = {folder: {"passed": 0, "failed": []} for folder in [*SUFFIXES, MUTANT]}
+    (scan / MUTANT / "cdk.tf.json").write_text(json.dumps(mutant, indent=2))
+    counts: dict[str, dict] = {folder: {"passed": 0, "failed": []} for folder in [*STACKS, MUTANT]}
     for report in run_checkov(scan):
         for kind in ("passed_checks", "failed_checks"):
             for check in report["results"][kind]:
@@ -68,10 +78,10 @@ def gate(synth_dir, tmp_path_factory) -> dict[str, dict]:
     return counts
 
 
-@pytest.mark.parametrize("suffix", SUFFIXES)
+@pytest.mark.parametrize("suffix", STACKS)
 def test_stack_passes_checkov(gate, suffix):
     assert gate[suffix]["failed"] == []
-    assert gate[suffix]["passed"] > 200  # the scan really ran over this stack
+    assert gate[suffix]["passed"] > (40 if suffix == ACCOUNT_KEY else 200)  # the scan really ran over this stack
 
 
 def test_every_skipped_check_has_a_reason():

@@ -102,7 +102,7 @@ def test_main_replaces_its_earlier_output_with_distinct_state_keys(full_run):
 
 def test_main_prints_progress_and_summary_table(full_run):
     tmp, (result, _) = full_run
-    assert "environments: dev, pr123 (backend: s3)" in result.stderr
+    assert "stacks: dev, pr123 (backend: s3)" in result.stderr
     assert "loading the AWS provider bindings" in result.stderr
     lines = result.stderr.splitlines()
     header = next(i for i, line in enumerate(lines) if line.startswith("stack "))
@@ -111,7 +111,7 @@ def test_main_prints_progress_and_summary_table(full_run):
     assert int(row[1]) > 30 and row[2] == "video-pipeline/adhoc/pr123/terraform.tfstate"
     assert row[3] == str(tmp / "out" / "stacks" / "video-pipeline-pr123")
     # dev, staging and prod use the account's 5 Elastic IPs; the ad-hoc stack's NAT needs a sixth.
-    warning = "warning: quota: dev, staging, prod, pr123 in one account (no account_id pinned), ap-northeast-1 need 6 "
+    warning = "warning: quota: dev, staging, prod, pr123 in account 123456789012, ap-northeast-1 need 6 "
     assert warning in result.stderr
 
 
@@ -168,6 +168,10 @@ BAD_INPUT = {
     ),
     "unknown-environment": ({"ENVIRONMENTS": "dev,qa"}, "environment = 'qa': unknown environment"),
     "unknown-backend": ({"TF_BACKEND": "consul"}, "TF_BACKEND = 'consul': must be 's3' or 'local'"),
+    "account-suffix": (
+        {"ENVIRONMENTS": "", "ENVIRONMENT_SUFFIX": "account"},
+        "ENVIRONMENT_SUFFIX = 'account': is a reserved name (account: the account stack video-pipeline-account",
+    ),
 }
 
 BAD_FILES = {
@@ -208,10 +212,11 @@ BAD_FILES = {
         'profile = "prod"',
         "adhoc.profile = 'prod': must not be prod or a protect_stateful environment",
     ),
-    "10-two-singleton-owners": (
-        "[environments.staging.network]",
-        "[environments.staging.api]\nmanage_account_logging_role = true\n[environments.staging.network]",
-        "staging already manages the account-wide API Gateway logging role",
+    # A settings file from before the account stack: the setting is gone (the account stack owns the role).
+    "account-old-logging-role-setting": (
+        "throttle_burst_limit = 200",
+        "throttle_burst_limit = 200\nmanage_account_logging_role = true",
+        "environments.dev.api.manage_account_logging_role = True: unknown setting",
     ),
 }
 
@@ -328,11 +333,11 @@ def test_fast_loader_output_is_identical_to_the_plain_import(full_run, tmp_path)
 class FakeApp:
     """Stands in for the CDKTF App: writes stacks/<stack>/cdk.tf.json like a synth, without the bindings."""
 
-    def __init__(self, environments, outdir: str) -> None:
-        self.environments, self.outdir = environments, Path(outdir)
+    def __init__(self, environments, outdir: str, account=None) -> None:
+        self.environments, self.outdir, self.account = environments, Path(outdir), account
 
     def synth(self) -> None:
-        for settings in self.environments:
+        for settings in [*([self.account] if self.account else []), *self.environments]:
             folder = self.outdir / "stacks" / settings.names.stack
             folder.mkdir(parents=True)
             (folder / "cdk.tf.json").write_text("{}")
@@ -353,7 +358,7 @@ def test_under_the_cdktf_cli_folders_of_earlier_stacks_are_left_empty_for_it(
     import main
     from synth.output import replace_output
 
-    monkeypatch.setattr(main, "build_app", lambda envs, outdir, backend: FakeApp(envs, outdir))
+    monkeypatch.setattr(main, "build_app", lambda envs, outdir, backend, account: FakeApp(envs, outdir))
     out = tmp_path / "out"
     replace_output(out, lambda scratch: (scratch / "stacks" / "video-pipeline-gone").mkdir(parents=True))
     (out / "stacks" / "video-pipeline-gone" / "cdk.tf.json").write_text("{}")
@@ -361,3 +366,40 @@ def test_under_the_cdktf_cli_folders_of_earlier_stacks_are_left_empty_for_it(
     assert sorted(p.name for p in (out / "stacks").iterdir()) == expected
     if under_cli:
         assert list((out / "stacks" / "video-pipeline-gone").iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "environments, suffix, expected",
+    [
+        (None, None, ["account", "dev", "staging", "prod"]),  # unset: everything, the account stack first
+        ("account", None, ["account"]),
+        ("dev", None, ["dev"]),
+        ("dev,account", "pr9", ["account", "dev", "pr9"]),
+        ("", "pr9", ["pr9"]),
+    ],
+)
+def test_environments_selects_the_account_stack_by_name(environments, suffix, expected):
+    from main import select_stacks
+
+    environ = {k: v for k, v in {"ENVIRONMENTS": environments, "ENVIRONMENT_SUFFIX": suffix}.items() if v is not None}
+    selection = select_stacks(environ)
+    assert [*(["account"] if selection.with_account else []), *(e.suffix for e in selection.environments)] == expected
+
+
+def test_the_account_stack_gets_its_own_folder_lock_file_and_terraform_tests(tmp_path, monkeypatch, environments):
+    import main
+    from synth.terraform_tests import ACCOUNT_TESTS
+    from tests.conftest import ACCOUNT
+
+    monkeypatch.setattr(main, "build_app", lambda envs, outdir, backend, account: FakeApp(envs, outdir, account))
+    rows = main.synthesize([environments["dev"]], tmp_path / "out", "s3", account=ACCOUNT)
+    assert [(stack, state) for stack, _, state, _ in rows] == [
+        ("video-pipeline-account", "video-pipeline/account/terraform.tfstate"),
+        ("video-pipeline-dev", "video-pipeline/dev/terraform.tfstate"),
+    ]
+    account = tmp_path / "out" / "stacks" / "video-pipeline-account"
+    assert sorted(p.name for p in account.iterdir()) == sorted(
+        ["cdk.tf.json", ".terraform.lock.hcl", *(p.name for p in ACCOUNT_TESTS.glob("*.hcl"))]
+    )
+    [local] = main.synthesize([], tmp_path / "local", "local", account=ACCOUNT)
+    assert local[2] == str(main.LOCAL_STATE_DIR / "video-pipeline" / "account" / "terraform.tfstate")

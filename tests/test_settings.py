@@ -9,13 +9,27 @@ from pathlib import Path
 import pytest
 
 from config import regions
-from config.naming import MAX_SUFFIX_LENGTH, NAME_LIMITS, TEMPLATES, InvalidSuffix, Names, collisions, validate_suffix
+from config.naming import (
+    ACCOUNT_NAME_LIMITS,
+    MAX_SUFFIX_LENGTH,
+    NAME_LIMITS,
+    TEMPLATES,
+    AccountNames,
+    InvalidSuffix,
+    Names,
+    account_collisions,
+    collisions,
+    validate_suffix,
+)
 from config.settings import (
     DEFAULT_CONFIG,
     ConfigError,
+    check_bucket_name,
     from_document,
+    load_account,
     load_environments,
     parse_selection,
+    select,
 )
 
 DOCUMENT = tomllib.loads(DEFAULT_CONFIG.read_text())
@@ -66,6 +80,132 @@ def test_adhoc_suffix_uses_dev_profile_with_own_cidr_and_state_prefix():
 def test_state_bucket_overridable_by_environment():
     [dev] = load(selected=["dev"], environ={"TF_STATE_BUCKET": "my-bucket", "TF_STATE_REGION": "eu-west-1"})
     assert (dev.state_bucket, dev.state_region) == ("my-bucket", "eu-west-1")
+    # The state key follows the bucket's region, in the environment's account.
+    assert dev.state_key_alias_arn == "arn:aws:kms:eu-west-1:123456789012:alias/video-pipeline-tfstate"
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# [account]: the account stack, and the defaults it gives every environment
+# --------------------------------------------------------------------------------------------------------------------
+def test_account_table_and_what_environments_take_from_it():
+    account = select(DOCUMENT, "test.toml", environ={}).account
+    assert (account.account_id, account.region, account.noncurrent_version_days) == (
+        "123456789012",
+        "ap-northeast-1",
+        90,
+    )
+    # S3 names are global: the default bucket carries the account and the region.
+    assert account.bucket == "video-pipeline-tfstate-123456789012-ap-northeast-1"
+    assert account.state_key_alias_arn == "arn:aws:kms:ap-northeast-1:123456789012:alias/video-pipeline-tfstate"
+    assert (account.names.stack, account.names.state_key) == (
+        "video-pipeline-account",
+        "video-pipeline/account/terraform.tfstate",
+    )
+    for env in load(adhoc="pr1"):
+        assert (env.account_id, env.state_bucket, env.state_region) == (
+            "123456789012",
+            "video-pipeline-tfstate-123456789012-ap-northeast-1",
+            "ap-northeast-1",
+        )
+        assert env.state_key_alias_arn == account.state_key_alias_arn
+    assert load_account(environ={}) == account
+
+
+def test_partition_and_region_reach_the_state_key_arn():
+    document = changed("account.region", "cn-north-1")
+    for env in ("dev", "staging", "prod"):
+        document["environments"][env]["region"] = "cn-north-1"
+    account = select(document, "test.toml", environ={}).account
+    assert account.state_key_alias_arn == "arn:aws-cn:kms:cn-north-1:123456789012:alias/video-pipeline-tfstate"
+    assert account.bucket == "video-pipeline-tfstate-123456789012-cn-north-1"
+
+
+def test_an_explicit_account_bucket_is_every_environments_default():
+    document = changed("account.state_bucket", "acme-terraform-state")
+    assert select(document, "test.toml", environ={}).account.bucket == "acme-terraform-state"
+    assert {env.state_bucket for env in load(document)} == {"acme-terraform-state"}
+
+
+def test_state_bucket_precedence_variable_then_environment_then_account():
+    document = changed("environments.staging.state_bucket", "staging-state")
+    dev, staging = load(document, selected=["dev", "staging"])
+    assert (dev.state_bucket, staging.state_bucket) == (
+        "video-pipeline-tfstate-123456789012-ap-northeast-1",
+        "staging-state",
+    )
+    environ = {"TF_STATE_BUCKET": "override-state"}
+    assert {env.state_bucket for env in load(document, environ=environ)} == {"override-state"}
+    # TF_STATE_* never move the account stack's own state: it lives in the bucket it creates.
+    assert select(document, "test.toml", environ=environ).account.bucket.startswith("video-pipeline-tfstate-")
+
+
+def test_every_account_name_fits_its_limit_in_every_region():
+    for region in regions.AZ_COUNTS:
+        for template, (limit, _) in ACCOUNT_NAME_LIMITS.items():
+            assert len(template.format(r=region)) <= limit
+        check_bucket_name("account.state_bucket", AccountNames(region).state_bucket("123456789012"))
+
+
+@pytest.mark.parametrize(
+    "key, value, message",
+    [
+        ("account.account_id", "12345678901", "account.account_id = '12345678901': must be a 12-digit AWS account id"),
+        ("account.account_id", 123456789012, "account.account_id = 123456789012: must be of type str"),
+        ("account.region", "mars-north-1", "account.region = 'mars-north-1': must be an AWS region listed"),
+        ("account.state_bucket", "my.state", "account.state_bucket = 'my.state': S3 bucket name must not contain dots"),
+        ("account.noncurrent_version_days", 3, "account.noncurrent_version_days = 3: must be between 7 and 3653"),
+        ("account.noncurrent_version_days", "90", "account.noncurrent_version_days = '90': must be of type int"),
+        (
+            "account.log_retention_days",
+            30,
+            "account.log_retention_days = 30: unknown setting; known: account_id, region",
+        ),
+        # An environment in the account, but in a region where the account stack set no API Gateway logging role.
+        (
+            "environments.staging.region",
+            "eu-west-1",
+            (
+                "environments.staging.region = 'eu-west-1': must be account.region (ap-northeast-1) for an "
+                "environment in account 123456789012"
+            ),
+        ),
+        # The account's bucket is in account.region; its policy refuses other accounts.
+        (
+            "environments.dev.state_region",
+            "eu-west-1",
+            "environments.dev.state_region = 'eu-west-1': must be account.region (ap-northeast-1), where the state",
+        ),
+        (
+            "environments.dev.account_id",
+            "111122223333",
+            (
+                "environments.dev.state_bucket = 'video-pipeline-tfstate-123456789012-ap-northeast-1': is account "
+                "123456789012's state bucket, whose policy denies every other account"
+            ),
+        ),
+        ("api.manage_account_logging_role", True, "unknown top-level table"),
+        # Gone: the account stack owns the role (the error names the first environment the default reaches).
+        ("defaults.api.manage_account_logging_role", True, "dev.api.manage_account_logging_role = True: unknown"),
+    ],
+)
+def test_account_rules_name_value_and_rule(key, value, message):
+    fails(changed(key, value), message, adhoc="pr1")
+
+
+def test_an_environment_in_another_account_keeps_its_state_there():
+    document = changed("environments.dev.account_id", "111122223333")
+    document["environments"]["dev"]["state_bucket"] = "dev-account-state"
+    document["environments"]["dev"]["region"] = "eu-west-1"  # another account: its own bootstrap, any region
+    [dev] = load(document, selected=["dev"])
+    assert (dev.account_id, dev.state_bucket, dev.region) == ("111122223333", "dev-account-state", "eu-west-1")
+    assert dev.state_key_alias_arn == "arn:aws:kms:ap-northeast-1:111122223333:alias/video-pipeline-tfstate"
+
+
+def test_a_settings_file_without_an_account_table_is_refused():
+    document = copy.deepcopy(DOCUMENT)
+    del document["account"]
+    fails(document, "account = None: required table is missing: [account] names the AWS account")
+    fails({**DOCUMENT, "account": 5}, "account = 5: must be a table")
 
 
 @pytest.mark.parametrize(
@@ -160,18 +300,41 @@ def test_collisions_see_every_template():
 
 def test_reserved_environment_name():
     fails(changed("environments.adhoc", {}), "environments.adhoc = 'adhoc': is a reserved name")
+    fails(
+        changed("environments.account", {"network": {"vpc_cidr": "10.9.0.0/16"}}),
+        "environments.account = 'account': is a reserved name (account: the account stack video-pipeline-account "
+        "and its state key video-pipeline/account/terraform.tfstate)",
+    )
+
+
+@pytest.mark.parametrize("suffix", ["account", "adhoc"])
+def test_reserved_names_are_no_adhoc_suffix(suffix):
+    fails(message=f"ENVIRONMENT_SUFFIX = '{suffix}': is a reserved name ({suffix}: ", selected=[], adhoc=suffix)
+
+
+def test_no_suffix_reaches_the_account_stacks_names():
+    # The account stack's stack name and state key: only from the reserved suffix.
+    assert [c.name for c in account_collisions("account", "ap-northeast-1")] == ["video-pipeline-account"]
+    assert Names("account", adhoc=True).state_key != AccountNames("ap-northeast-1").state_key
+    # Its IAM role: no environment template spells `apigw-cloudwatch-<region>` (the environments' role is gone).
+    for region in regions.AZ_COUNTS:
+        role = AccountNames(region).role("apigw-cloudwatch")
+        assert not [t for t in TEMPLATES if role.startswith(t.replace("{s}", ""))], role
+    # The machinery sees them: a template that could spell the role is refused through every suffix that does.
+    assert account_collisions("pr1", "ap-northeast-1") == []
 
 
 # --------------------------------------------------------------------------------------------------------------------
 # Accounts never cross
 # --------------------------------------------------------------------------------------------------------------------
-def test_account_pin_and_deploy_role_are_optional_and_inherited_by_adhoc():
+def test_account_pin_and_deploy_role_are_inherited_by_adhoc():
     document = changed("environments.dev.account_id", "111122223333")
+    document["environments"]["dev"]["state_bucket"] = "dev-state"
     document["environments"]["dev"]["deploy_role_arn"] = "arn:aws:iam::111122223333:role/video-pipeline-deploy"
     dev, adhoc = load(document, selected=["dev"], adhoc="pr1")
     assert (dev.account_id, adhoc.account_id) == ("111122223333", "111122223333")
     assert adhoc.deploy_role_arn == "arn:aws:iam::111122223333:role/video-pipeline-deploy"
-    assert load(selected=["dev"])[0].account_id is None
+    assert load(selected=["dev"])[0].account_id == "123456789012"  # [account]'s
 
 
 @pytest.mark.parametrize(
@@ -180,7 +343,7 @@ def test_account_pin_and_deploy_role_are_optional_and_inherited_by_adhoc():
         ({"account_id": "12345"}, "account_id = '12345': must be a 12-digit AWS account id"),
         ({"account_id": 111122223333}, "account_id = 111122223333: must be of type str"),
         ({"account_id": "١١١١٢٢٢٢٣٣٣٣"}, "must be a 12-digit AWS account id"),
-        ({"deploy_role_arn": "arn:aws:iam::111122223333:role/x"}, "must be a role in account_id (not set)"),
+        ({"deploy_role_arn": "arn:aws:iam::111122223333:role/x"}, "must be a role in account_id (123456789012)"),
         (
             {"account_id": "111122223333", "deploy_role_arn": "arn:aws:iam::999988887777:role/x"},
             "must be a role in account_id (111122223333)",
@@ -197,12 +360,12 @@ def test_account_pin_and_deploy_role_are_optional_and_inherited_by_adhoc():
 )
 def test_bad_account_settings(settings, message):
     document = copy.deepcopy(DOCUMENT)
-    document["environments"]["staging"].update(settings)
+    document["environments"]["staging"].update(settings, state_bucket="staging-state")  # another account's bucket
     fails(document, message)
 
 
 # --------------------------------------------------------------------------------------------------------------------
-# Prod invariants and account singletons
+# Prod invariants
 # --------------------------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "key, value, message",
@@ -239,27 +402,6 @@ def test_adhoc_profile_may_not_be_protected(profile):
                 {**document["environments"]["staging"].get(key, {}), **value} if isinstance(value, dict) else value
             )
     fails(document, f"adhoc.profile = '{profile}': must not be prod or a protect_stateful environment", adhoc="pr1")
-
-
-def test_two_environments_managing_the_account_logging_role_are_refused():
-    fails(
-        changed("environments.staging.api", {"manage_account_logging_role": True}),
-        "environments.prod.api.manage_account_logging_role = True: staging already manages the account-wide",
-    )
-
-
-def test_one_logging_role_owner_per_account():
-    document = changed("environments.staging.api", {"manage_account_logging_role": True})
-    document["environments"]["staging"]["account_id"] = "111122223333"
-    document["environments"]["prod"]["account_id"] = "444455556666"
-    assert len(load(document)) == 3
-
-
-def test_adhoc_stack_never_manages_account_singletons():
-    document = changed("environments.dev.api", {"manage_account_logging_role": True})
-    document["environments"]["prod"]["api"]["manage_account_logging_role"] = False
-    dev, adhoc = load(document, selected=["dev"], adhoc="pr1")
-    assert dev.api.manage_account_logging_role and not adhoc.api.manage_account_logging_role
 
 
 # --------------------------------------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Each environment's synthesized Terraform JSON, pinned. Review `--snapshot-update` diffs like a plan."""
+"""Each environment's and the account stack's synthesized Terraform JSON, pinned. Review `--snapshot-update` diffs like
+a plan."""
 
 import json
 
@@ -25,3 +26,7 @@ def without_metadata(value):
 @pytest.mark.parametrize("suffix", SUFFIXES)
 def test_synthesized_stack_matches_snapshot(synthesized, snapshot_json, suffix):
     assert without_metadata(json.loads(synthesized[suffix])) == snapshot_json
+
+
+def test_account_stack_matches_snapshot(account_synthesized, snapshot_json):
+    assert without_metadata(json.loads(account_synthesized)) == snapshot_json

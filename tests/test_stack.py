@@ -17,16 +17,30 @@ def state_key(settings) -> str:
 
 @pytest.mark.parametrize("suffix", SUFFIXES)
 def test_s3_backend_one_key_per_suffix_with_native_locking(stacks, environments, suffix):
+    """In the account stack's bucket, encrypted under its state key (the alias ARN: a backend takes no expressions)."""
     backend = stacks[suffix]["terraform"]["backend"]
     assert backend == {
         "s3": {
-            "bucket": "video-pipeline-tfstate",
+            "bucket": "video-pipeline-tfstate-123456789012-ap-northeast-1",
             "key": state_key(environments[suffix]),
             "region": "ap-northeast-1",
             "encrypt": True,
+            "kms_key_id": "arn:aws:kms:ap-northeast-1:123456789012:alias/video-pipeline-tfstate",
             "use_lockfile": True,
         }
     }
+
+
+def test_backend_follows_the_environments_state_settings():
+    moved = dataclasses.replace(
+        ENVIRONMENTS[0], state_bucket="other-state", state_region="eu-west-1", account_id="111122223333"
+    )
+    backend = synth_one(moved)["terraform"]["backend"]["s3"]
+    assert (backend["bucket"], backend["region"], backend["kms_key_id"]) == (
+        "other-state",
+        "eu-west-1",
+        "arn:aws:kms:eu-west-1:111122223333:alias/video-pipeline-tfstate",
+    )
 
 
 @pytest.mark.parametrize("suffix, profile", [(env.suffix, env.name) for env in ENVIRONMENTS])
@@ -80,9 +94,11 @@ def test_local_backend_needs_an_absolute_state_folder():
 
 
 @pytest.mark.parametrize("suffix", SUFFIXES)
-def test_provider_accepts_any_account_unless_one_is_pinned(stacks, suffix):
+def test_provider_is_pinned_to_the_account(stacks, environments, suffix):
+    """Every environment is pinned: to its own account_id, by default the [account] table's."""
     provider = stacks[suffix]["provider"]["aws"][0]
-    assert "allowed_account_ids" not in provider and "assume_role" not in provider
+    assert provider["allowed_account_ids"] == [environments[suffix].account_id] == ["123456789012"]
+    assert "assume_role" not in provider
 
 
 def test_pinned_account_and_deploy_role_reach_the_provider():

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from synth.terraform_tests import SOURCE, terraform_test_files
-from tests.conftest import in_every_stack, stack_dir
+from synth.terraform_tests import ACCOUNT_TESTS, SOURCE, terraform_test_files
+from tests.conftest import ACCOUNT_KEY, in_every_stack, stack_dir
 
 SUFFIXES = ["dev", "staging", "prod", "pr123"]
 
@@ -27,8 +27,8 @@ OUTPUT = re.compile(r"(?<![\w.-])output\.([a-z0-9_]+)")
 OVERRIDE_TARGET = re.compile(r"^\s*target\s*=\s*(\S+)\s*$", re.MULTILINE)
 
 
-def tftest_files() -> list[Path]:
-    return [path for path in terraform_test_files() if path.name.endswith(".tftest.hcl")]
+def tftest_files(source: Path = SOURCE) -> list[Path]:
+    return [path for path in terraform_test_files(source) if path.name.endswith(".tftest.hcl")]
 
 
 def addresses(stack: dict) -> set[str]:
@@ -37,8 +37,8 @@ def addresses(stack: dict) -> set[str]:
     }
 
 
-def run_blocks() -> int:
-    return sum(len(re.findall(r'^run "', path.read_text(), re.MULTILINE)) for path in tftest_files())
+def run_blocks(source: Path = SOURCE) -> int:
+    return sum(len(re.findall(r'^run "', path.read_text(), re.MULTILINE)) for path in tftest_files(source))
 
 
 def test_every_stack_folder_carries_the_terraform_tests(synth_dir, environments):
@@ -46,6 +46,20 @@ def test_every_stack_folder_carries_the_terraform_tests(synth_dir, environments)
     for suffix in environments:
         for path in terraform_test_files():
             assert (stack_dir(synth_dir, suffix) / path.name).read_text() == path.read_text()
+    # The account stack carries its own (the environments' name resources it does not have).
+    account_files = terraform_test_files(ACCOUNT_TESTS)
+    assert tftest_files(ACCOUNT_TESTS) and (ACCOUNT_TESTS / "aws.tfmock.hcl") in account_files
+    placed = sorted(p.name for p in stack_dir(synth_dir, ACCOUNT_KEY).glob("*.hcl") if p.name != ".terraform.lock.hcl")
+    assert placed == sorted(p.name for p in account_files)
+    for path in account_files:
+        assert (stack_dir(synth_dir, ACCOUNT_KEY) / path.name).read_text() == path.read_text()
+
+
+def test_the_account_tests_name_only_what_the_account_stack_has(account_stack):
+    for path in tftest_files(ACCOUNT_TESTS):
+        text = path.read_text()
+        assert set(ADDRESS.findall(text)) <= addresses(account_stack), path.name
+        assert set(OUTPUT.findall(text)) <= set(account_stack["output"]), path.name
 
 
 def test_the_tests_name_only_what_every_stack_has(stacks):
@@ -68,9 +82,10 @@ def tested(synth_dir, plugin_dir, tmp_path_factory) -> dict[str, list[subprocess
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("suffix", SUFFIXES)
+@pytest.mark.parametrize("suffix", [*SUFFIXES, ACCOUNT_KEY])
 def test_terraform_test(tested, suffix):
     for result in tested[suffix]:
         assert result.returncode == 0, f"{' '.join(result.args)}:\n{result.stdout}{result.stderr}"
     # Every run block ran and passed (a file Terraform did not pick up would pass silently otherwise).
-    assert f"Success! {run_blocks()} passed, 0 failed." in tested[suffix][-1].stdout, tested[suffix][-1].stdout
+    blocks = run_blocks(ACCOUNT_TESTS if suffix == ACCOUNT_KEY else SOURCE)
+    assert f"Success! {blocks} passed, 0 failed." in tested[suffix][-1].stdout, tested[suffix][-1].stdout

@@ -20,7 +20,7 @@ below, applied to moto's classes *in this process only* (installed files are nev
     for minutes).
 
 Executing our state machine (moto's ASL interpreter: ``mock_aws(config={"stepfunctions": {"execute_state_machine":
-True}})`` in process, the same ``stepfunctions`` object posted to ``/moto-api/config`` on a server) needs five more:
+True}})`` in process, the same ``stepfunctions`` object posted to ``/moto-api/config`` on a server) needs six more:
 
 11. ECS: ``RunTask`` fails (HTTP 500) for a task definition sized at task level only, as Fargate ones are.
 12. Step Functions: the ECS integration passes the PascalCase ``Parameters`` to boto3 as they are
@@ -32,9 +32,13 @@ True}})`` in process, the same ``stepfunctions`` object posted to ``/moto-api/co
     (``"e2e_time_scale": 0.001`` beside ``execute_state_machine``, or ``$E2E_SFN_TIME_SCALE``, or
     ``--sfn-time-scale``) while a virtual clock per execution, advanced by each wait's unslept part, stamps the
     history and stop date: the history shows 30/60/120 s between attempts, the test takes milliseconds.
-
 16. Step Functions: switching execution on at run time hides the state machines created before (a second backend
     with its own store); here both share one.
+
+The account stack's state bucket needs one more:
+
+17. S3: a bucket policy's ``Deny`` with a ``Bool`` or ``StringNotEquals`` condition denies every object request (the
+    state bucket's TLS-only and same-account statements lock Terraform's S3 backend out).
 
 ``tests/e2e/test_moto_gaps.py`` shows every gap on plain moto and its fix here; when a moto upgrade fixes a gap,
 that test fails on the plain server and the patch can go. ``EXECUTION_PATCHES`` (11-15) can be applied in process
@@ -1004,6 +1008,93 @@ def patch_stepfunctions_one_store() -> None:
     StepFunctionsParserBackend._e2e_one_store = True  # type: ignore[attr-defined]
 
 
+# --------------------------------------------------------------------------------------------------------------------
+# Gap 17: S3 bucket-policy conditions
+# --------------------------------------------------------------------------------------------------------------------
+def _condition_holds(operator: str, expected: Any, actual: str | None) -> bool:
+    """One IAM condition operator on one context value (absent: None), as IAM evaluates it."""
+    values = [str(v) for v in (expected if isinstance(expected, list) else [expected])]
+    base, if_exists = operator.removesuffix("IfExists"), operator.endswith("IfExists")
+    if actual is None:
+        return if_exists or base.startswith(("StringNot", "ArnNot"))  # a negated operator holds for a missing key
+    if base == "Bool":
+        return actual.lower() in [v.lower() for v in values]
+    if base == "StringEquals":
+        return actual in values
+    if base == "StringNotEquals":
+        return actual not in values
+    raise NotImplementedError(operator)
+
+
+def patch_s3_bucket_policy_conditions() -> None:
+    """Gap 17: S3 checks every object request (``GetObject``, ``HeadObject``, ``PutObject``, ``DeleteObject``) against
+    the bucket policy, but moto's evaluator knows one condition operator (``StringEquals``) and passes the others, and
+    has no request context: the state bucket's ``Deny`` statements (``Bool aws:SecureTransport false``,
+    ``StringNotEquals aws:PrincipalAccount <account>``) apply to every request, and Terraform's S3 backend gets 403 on
+    its own state. Evaluate ``Bool``, ``StringEquals``, ``StringNotEquals`` (and ``...IfExists``) on the request's
+    ``aws:PrincipalAccount`` (the caller's account, as moto resolves it) and ``aws:SecureTransport`` - ``true``: the
+    emulator speaks plain HTTP on localhost where S3 answers every client of this project (Terraform, boto3) over
+    HTTPS. A statement applies when its action, resource, principal (``*`` only; others are not modelled, as in
+    moto) and every condition match; a Deny that applies denies, else an Allow that applies permits. Other
+    operators or keys fail the request (HTTP 500) rather than guess."""
+    import json
+    import re
+    import threading
+
+    from moto.iam.access_control import PermissionResult
+    from moto.s3.models import FakeBucket
+    from moto.s3.responses import S3Response
+
+    if getattr(FakeBucket.get_permission, "_e2e_patched", False):
+        return
+    request_context = threading.local()
+    original_key_response = S3Response._key_response
+
+    def _key_response(self: Any, request: Any, full_url: str) -> Any:
+        request_context.values = {"aws:PrincipalAccount": self.current_account, "aws:SecureTransport": "true"}
+        try:
+            return original_key_response(self, request, full_url)
+        finally:
+            request_context.values = None
+
+    def matches(patterns: Any, value: str) -> bool:
+        items = patterns if isinstance(patterns, list) else [patterns]
+        return any(re.fullmatch(re.escape(p).replace(r"\*", ".*").replace(r"\?", "."), value) for p in items)
+
+    def applies(statement: dict[str, Any], action: str, resource: str, context: dict[str, str]) -> bool:
+        principal = statement.get("Principal")
+        if principal not in ("*", {"AWS": "*"}, {"AWS": ["*"]}):
+            return False
+        if "Action" in statement and not matches(statement["Action"], action):
+            return False
+        if "NotAction" in statement and matches(statement["NotAction"], action):
+            return False
+        if not matches(statement.get("Resource", "*"), resource):
+            return False
+        for operator, pairs in statement.get("Condition", {}).items():
+            for key, expected in pairs.items():
+                if key not in context:
+                    raise NotImplementedError(f"bucket policy condition key {key}: not modelled by this patch")
+                if not _condition_holds(operator, expected, context[key]):
+                    return False
+        return True
+
+    def get_permission(self: Any, action: str, resource: str) -> Any:
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        statements = json.loads(self.policy)["Statement"]
+        statements = statements if isinstance(statements, list) else [statements]
+        context = getattr(request_context, "values", None) or {}
+        effects = {s.get("Effect") for s in statements if applies(s, action, resource, context)}
+        if "Deny" in effects:
+            return PermissionResult.DENIED
+        return PermissionResult.PERMITTED if "Allow" in effects else PermissionResult.NEUTRAL
+
+    get_permission._e2e_patched = True  # type: ignore[attr-defined]
+    S3Response._key_response = _key_response  # type: ignore[method-assign]
+    FakeBucket.get_permission = get_permission  # type: ignore[method-assign]
+
+
 PATCHES = (
     patch_iam_managed_policies,
     patch_rds_unique_dbi_resource_id,
@@ -1021,6 +1112,7 @@ PATCHES = (
     patch_stepfunctions_ecs_sync_failure,
     patch_stepfunctions_time_scale,
     patch_stepfunctions_one_store,
+    patch_s3_bucket_policy_conditions,
 )
 
 

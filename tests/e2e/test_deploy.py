@@ -1,9 +1,14 @@
 """End-to-end deploy: every environment's synthesized stack applied with real Terraform into a local moto server
 (patched by ``moto_launcher``), checked with boto3, re-planned and destroyed; one deployment through the cdktf CLI.
 
+The emulator starts empty: the fixture runs the bootstrap (``python -m synth.bootstrap``, what ``make bootstrap``
+runs) in a scratch copy of the project, which creates the state bucket, its KMS key and API Gateway's logging role
+and moves its own state into the bucket; every environment's state then goes there.
+
 The tests are ordered steps sharing one module fixture (pytest runs them in file order); a step whose prerequisite
 failed is skipped with the reason. What the steps do:
 
+0. The account stack: its state in its own bucket (SSE-KMS), the bucket's protections, API Gateway's logging role.
 1. dev and pr123: init, plan, apply; while pr123's apply holds the S3 lock file, a second plan is refused.
 2. Integration checks of dev and pr123 with boto3, ids read from ``terraform output -json``.
 3. The API's Lambda handler, run in-process against the emulator (moto runs Lambda code only in Docker).
@@ -15,6 +20,7 @@ failed is skipped with the reason. What the steps do:
    on the local backend and pinned to the emulator's account: ``cdktf destroy`` synthesizes again first, and must
    still find the state and destroy everything.
 9. A stack pinned to another account: its plan is refused before any change.
+10. The bootstrap run again (in the background from step 1 on) changes nothing.
 
 Time: the AWS provider's RDS waiters poll with fixed delays, so creating the DB instance takes ~80 s and deleting
 it ~60 s although moto answers "available" at once: an apply takes ~100-120 s and a destroy ~70 s whatever moto does.
@@ -83,7 +89,13 @@ REPORT = E2E_DIR / "report.json"
 LOG_DIR = E2E_DIR / "logs"
 MOTO_LOG = E2E_DIR / "moto.log"
 
-STATE_BUCKET = "video-pipeline-tfstate"
+ACCOUNT_STACK = "video-pipeline-account"
+# The bucket the bootstrap creates (config/environments.toml's [account], the emulator's account) and its state key.
+STATE_BUCKET = f"video-pipeline-tfstate-{EMULATOR_ACCOUNT_ID}-{REGION}"
+STATE_KEY_ALIAS_ARN = f"arn:aws:kms:{REGION}:{EMULATOR_ACCOUNT_ID}:alias/video-pipeline-tfstate"
+ACCOUNT_STATE_KEY = "video-pipeline/account/terraform.tfstate"
+# Files the bootstrap needs (copied into a scratch project, see Bootstrap).
+BOOTSTRAP_PROJECT_FILES = ("main.py", ".terraform.lock.hcl", "config", "modules", "stacks", "synth", "tests/terraform")
 ADHOC = "pr123"
 CLI_SUFFIX = "cli1"
 SUFFIXES = ("dev", ADHOC, "staging", "prod")
@@ -118,6 +130,15 @@ def pinned_config(account_id: str) -> str:
     text = (REPO / "config" / "environments.toml").read_text()
     assert "\n[defaults]\n" in text
     return text.replace("\n[defaults]\n", f'\n[defaults]\naccount_id = "{account_id}"\n', 1)
+
+
+def another_account_config(account_id: str) -> str:
+    """config/environments.toml for another account than the emulator's, whose state bucket (account.state_bucket)
+    is the one the bootstrap made here: init works, and the plan gets as far as the provider's account check."""
+    text = (REPO / "config" / "environments.toml").read_text()
+    pinned = f'account_id = "{EMULATOR_ACCOUNT_ID}"\n'
+    assert "\n[account]\n" in text and pinned in text
+    return text.replace(pinned, f'account_id = "{account_id}"\nstate_bucket = "{STATE_BUCKET}"\n', 1)
 
 
 def stack_name(suffix: str) -> str:
@@ -386,7 +407,7 @@ class WrongAccount:
         try:
             self.workdir.mkdir()
             config = self.workdir / "environments.toml"
-            config.write_text(pinned_config(WRONG_ACCOUNT_ID))
+            config.write_text(another_account_config(WRONG_ACCOUNT_ID))
             outdir = self.workdir / "cdktf.out"
             env = dict(
                 self.e2e.env,
@@ -417,6 +438,84 @@ class WrongAccount:
             raise
 
 
+class Bootstrap:
+    """``make bootstrap`` (``python -m synth.bootstrap``) in a scratch copy of the project, so that its working files
+    (``.bootstrap/``, ``.state/``) are never the repository's, which may belong to a real account. The first run
+    starts from an empty emulator; the second (step 10, in the background) must change nothing."""
+
+    def __init__(self, e2e: E2E, workdir: Path) -> None:
+        self.e2e = e2e
+        self.project = workdir / "bootstrap-project"
+        self.record: dict[str, Any] = e2e.report["environments"].setdefault("account", {})
+        self.record.update(
+            via="make bootstrap (python -m synth.bootstrap)",
+            apply_seconds=None,
+            resources_added=None,
+            replan_changes=None,
+            destroy="not run (prevent_destroy)",
+            destroy_seconds=None,
+        )
+        self.seen: dict[str, Any] = {}
+        self.failure: str | None = None
+
+    @property
+    def local_state(self) -> Path:
+        return self.project / ".state" / ACCOUNT_STATE_KEY
+
+    def _run(self, attempt: int) -> Result:
+        return run(
+            [sys.executable, "-m", "synth.bootstrap"],
+            cwd=self.project,
+            env=self.e2e.env,
+            log=LOG_DIR / f"bootstrap-{attempt}.log",
+            timeout=APPLY_TIMEOUT,
+        )
+
+    def first(self) -> Result:
+        """Copy the project, bootstrap the empty emulator; fails the fixture (every step) if it does not succeed."""
+        for name in BOOTSTRAP_PROJECT_FILES:
+            source, target = REPO / name, self.project / name
+            if source.is_dir():
+                shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            else:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, target)
+        self.e2e.progress.say("account: bootstrap started (empty emulator: local state first, then into its bucket)")
+        result = self._run(1)
+        counts = applied(result.output)
+        self.record["apply_seconds"] = round(result.seconds, 1)
+        self.record["apply_includes"] = "two synths + init + apply (local state) + init -migrate-state"
+        self.record["resources_added"] = counts[0] if counts else None
+        self.e2e.save_report()
+        assert result.ok and counts is not None, f"bootstrap failed: {result.describe()}"
+        self.e2e.progress.say(f"account: bootstrapped, {counts[0]} resources in {result.seconds:.0f}s")
+        self.seen["first"] = result
+        return result
+
+    def again(self) -> None:
+        try:
+            result = self._run(2)
+            self.seen["again"] = result
+            self.record["replan_changes"] = 0 if result.ok and NO_CHANGES in result.output else "see log"
+            self.record["rerun_seconds"] = round(result.seconds, 1)
+            self.e2e.save_report()
+            self.e2e.progress.say(f"account: bootstrap again exited {result.returncode} in {result.seconds:.0f}s")
+        except BaseException:
+            self.failure = traceback.format_exc()
+            raise
+
+    def state(self) -> dict[str, Any]:
+        body = self.e2e.aws("s3").get_object(Bucket=STATE_BUCKET, Key=ACCOUNT_STATE_KEY)["Body"].read()
+        state: dict[str, Any] = json.loads(body)
+        return state
+
+    def outputs(self) -> dict[str, Any]:
+        return {name: output["value"] for name, output in self.state()["outputs"].items()}
+
+
+NO_CHANGES = "bootstrap: no changes: the account stack is up to date"
+
+
 class E2E:
     """Everything the steps share: the emulator, the environment of every command, the deployments, the report."""
 
@@ -441,6 +540,7 @@ class E2E:
         self.deployments: dict[str, Deployment] = {}
         self.cli: CdktfCli | None = None
         self.wrong_account: WrongAccount | None = None
+        self.bootstrap: Bootstrap | None = None
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
 
@@ -532,7 +632,8 @@ def _cell(value: Any) -> str:
 # --------------------------------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def e2e(request: pytest.FixtureRequest, plugin_dir: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2E]:
-    """Patched moto on a free port with the state bucket, every stack synthesized once by ``main.py``."""
+    """Patched moto on a free port, bootstrapped as ``make bootstrap`` does (no bucket made by hand), every environment
+    synthesized once by ``main.py`` (meanwhile: the synth calls no AWS API)."""
     shutil.rmtree(LOG_DIR, ignore_errors=True)
     LOG_DIR.mkdir(parents=True)
     MOTO_LOG.unlink(missing_ok=True)
@@ -542,8 +643,12 @@ def e2e(request: pytest.FixtureRequest, plugin_dir: str, tmp_path_factory: pytes
     e2e = E2E(request.config, endpoint, workdir, plugin_dir)
     try:
         e2e.progress.say(f"moto (patched) on {endpoint}; log {MOTO_LOG.relative_to(REPO)}")
-        e2e.aws("s3").create_bucket(Bucket=STATE_BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
-        outdir = synthesize(e2e, workdir / "cdktf.out")
+        assert e2e.aws("s3").list_buckets()["Buckets"] == [], "the emulator must start empty"
+        synth = e2e.executor.submit(synthesize, e2e, workdir / "cdktf.out")
+        e2e.bootstrap = Bootstrap(e2e, workdir)
+        e2e.bootstrap.first()
+        e2e.progress.wait([synth])
+        outdir = synth.result()
         for suffix in SUFFIXES:
             e2e.deployments[suffix] = Deployment(e2e, suffix, outdir / "stacks" / stack_name(suffix))
         e2e.cli = CdktfCli(e2e, workdir)
@@ -580,6 +685,7 @@ def synthesize(e2e: E2E, outdir: Path) -> Path:
                 "key": state_key(suffix),
                 "region": REGION,
                 "encrypt": True,
+                "kms_key_id": STATE_KEY_ALIAS_ARN,
                 "use_lockfile": True,
             }
         }, backend
@@ -937,6 +1043,95 @@ def rest_api_ids(d: Deployment) -> list[str]:
 
 
 # --------------------------------------------------------------------------------------------------------------------
+# Step 0: the account stack, bootstrapped by the fixture
+# --------------------------------------------------------------------------------------------------------------------
+def account_outputs(e2e: E2E) -> dict[str, Any]:
+    assert e2e.bootstrap is not None
+    return e2e.bootstrap.outputs()
+
+
+def assert_encrypted_with(e2e: E2E, head: dict[str, Any] | None, key_arn: str) -> None:
+    """A state object is SSE-KMS under the state key (S3 reports the key the backend named: AWS resolves the alias
+    to the key ARN, the emulator keeps the alias ARN; both must lead to the key)."""
+    assert head is not None
+    assert head["ServerSideEncryption"] == "aws:kms", head
+    assert e2e.aws("kms").describe_key(KeyId=head["SSEKMSKeyId"])["KeyMetadata"]["Arn"] == key_arn, head
+
+
+def test_00_bootstrap_applied_with_local_state_then_moved_it_into_its_bucket(e2e: E2E) -> None:
+    assert e2e.bootstrap is not None
+    output = e2e.bootstrap.seen["first"].output
+    position = 0
+    for step in (
+        "does not exist yet: first apply with local state",
+        "synthesizing video-pipeline-account with the local backend",
+        "terraform apply -input=false -auto-approve",
+        "Apply complete! Resources:",
+        "synthesizing video-pipeline-account with the s3 backend",
+        "-migrate-state -force-copy",
+        "holds the state; deleted the local copy",
+    ):
+        found = output.find(step, position)
+        assert found >= 0, f"{step!r} missing, or not after the step before it:\n{output[position:][-3000:]}"
+        position = found
+    assert not e2e.bootstrap.local_state.exists(), "the local copy of the account stack's state is still there"
+
+
+def test_00_account_state_object_is_in_its_own_bucket(e2e: E2E) -> None:
+    assert e2e.bootstrap is not None
+    head = e2e.aws("s3").head_object(Bucket=STATE_BUCKET, Key=ACCOUNT_STATE_KEY)
+    assert_encrypted_with(e2e, head, account_outputs(e2e)["state_kms_key_arn"])
+    managed = [r for r in e2e.bootstrap.state()["resources"] if r["mode"] == "managed"]
+    assert len(managed) == e2e.bootstrap.record["resources_added"]
+    assert {r["type"] for r in managed} >= {"aws_s3_bucket", "aws_kms_key", "aws_api_gateway_account"}
+
+
+def test_00_state_bucket_is_versioned_encrypted_private_and_expires_old_versions(e2e: E2E) -> None:
+    s3, key_arn = e2e.aws("s3"), account_outputs(e2e)["state_kms_key_arn"]
+    assert s3.get_bucket_versioning(Bucket=STATE_BUCKET)["Status"] == "Enabled"
+    (rule,) = s3.get_bucket_encryption(Bucket=STATE_BUCKET)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert rule["ApplyServerSideEncryptionByDefault"] == {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_arn}
+    assert rule["BucketKeyEnabled"] is True
+    block = s3.get_public_access_block(Bucket=STATE_BUCKET)["PublicAccessBlockConfiguration"]
+    assert block == dict.fromkeys(
+        ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"), True
+    )
+    (ownership,) = s3.get_bucket_ownership_controls(Bucket=STATE_BUCKET)["OwnershipControls"]["Rules"]
+    assert ownership["ObjectOwnership"] == "BucketOwnerEnforced"
+    statements = json.loads(s3.get_bucket_policy(Bucket=STATE_BUCKET)["Policy"])["Statement"]
+    assert {s["Sid"]: (s["Effect"], s["Condition"]) for s in statements} == {
+        "DenyInsecureTransport": ("Deny", {"Bool": {"aws:SecureTransport": "false"}}),
+        "DenyOtherAccounts": ("Deny", {"StringNotEquals": {"aws:PrincipalAccount": EMULATOR_ACCOUNT_ID}}),
+    }
+    rules = {r["ID"]: r for r in s3.get_bucket_lifecycle_configuration(Bucket=STATE_BUCKET)["Rules"]}
+    assert rules["expire-replaced-state-versions"]["NoncurrentVersionExpiration"]["NoncurrentDays"] == 90
+    assert rules["abort-incomplete-multipart-uploads"]["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] == 7
+    kms = e2e.aws("kms")
+    assert kms.get_key_rotation_status(KeyId=key_arn)["KeyRotationEnabled"] is True
+    assert kms.describe_key(KeyId=STATE_KEY_ALIAS_ARN)["KeyMetadata"]["Arn"] == key_arn
+
+
+def test_00_another_accounts_principal_is_denied_the_state(e2e: E2E) -> None:
+    """DenyOtherAccounts, as the patched emulator evaluates it (gap 17): the same request from another account."""
+    s3 = aws_client(e2e.endpoint, "s3")  # a client of its own: the header below must not reach the shared one
+
+    def as_another_account(request: Any, **_: Any) -> None:
+        request.headers["x-moto-account-id"] = WRONG_ACCOUNT_ID
+
+    s3.meta.events.register("before-sign.s3.GetObject", as_another_account)
+    with pytest.raises(ClientError) as denied:
+        s3.get_object(Bucket=STATE_BUCKET, Key=ACCOUNT_STATE_KEY)
+    assert denied.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert e2e.aws("s3").get_object(Bucket=STATE_BUCKET, Key=ACCOUNT_STATE_KEY)["ContentLength"] > 0
+
+
+def test_00_api_gateway_logs_through_the_account_stacks_role(e2e: E2E) -> None:
+    role_arn = account_outputs(e2e)["apigateway_cloudwatch_role_arn"]
+    assert role_arn.endswith(f":role/apigw-cloudwatch-{REGION}")
+    assert e2e.aws("apigateway").get_account()["cloudwatchRoleArn"] == role_arn
+
+
+# --------------------------------------------------------------------------------------------------------------------
 # Step 1: dev and pr123, with the state lock held by an apply
 # --------------------------------------------------------------------------------------------------------------------
 def test_01_deploy_dev_and_pr123_with_state_lock(e2e: E2E) -> None:
@@ -947,6 +1142,8 @@ def test_01_deploy_dev_and_pr123_with_state_lock(e2e: E2E) -> None:
     assert e2e.cli is not None and e2e.wrong_account is not None
     e2e.submit(CLI_SUFFIX, e2e.cli.lifecycle)
     e2e.submit(WRONG_ACCOUNT_SUFFIX, e2e.wrong_account.run)
+    assert e2e.bootstrap is not None
+    e2e.submit("bootstrap-again", e2e.bootstrap.again)
 
     dev, adhoc = e2e.deployments["dev"], e2e.deployments[ADHOC]
     # A second working directory for pr123, initialised on its own: another engineer's checkout.
@@ -1224,8 +1421,10 @@ def test_05_state_object_per_suffix(e2e: E2E) -> None:
     for suffix in ("dev", ADHOC):
         e2e.deployments[suffix].require_applied()
     keys = [o["Key"] for o in e2e.aws("s3").list_objects_v2(Bucket=STATE_BUCKET, Prefix="video-pipeline/")["Contents"]]
+    key_arn = account_outputs(e2e)["state_kms_key_arn"]
     for suffix in ("dev", ADHOC):
         assert state_key(suffix) in keys, keys
+        assert_encrypted_with(e2e, state_object(e2e, suffix), key_arn)
         state = json.loads(e2e.aws("s3").get_object(Bucket=STATE_BUCKET, Key=state_key(suffix))["Body"].read())
         vpcs = [r for r in state["resources"] if r["type"] == "aws_vpc"]
         assert vpcs and vpcs[0]["instances"][0]["attributes"]["tags"]["Name"] == f"vpc-{suffix}"
@@ -1464,3 +1663,16 @@ def test_09_plan_with_another_accounts_credentials_is_refused_before_any_change(
     assert not plan.ok and f"AWS account ID not allowed: {EMULATOR_ACCOUNT_ID}" in plan.output, plan.describe()
     assert seen_wrong_account(e2e, "state_object") is None, "a state object was written"
     assert seen_wrong_account(e2e, "leftovers") == [], "resources were created"
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Step 10: the bootstrap again (started in step 1)
+# --------------------------------------------------------------------------------------------------------------------
+def test_10_bootstrap_again_changes_nothing(e2e: E2E) -> None:
+    error = e2e.wait_background("bootstrap-again")
+    assert e2e.bootstrap is not None
+    result: Result | None = e2e.bootstrap.seen.get("again")
+    assert result is not None, f"the second bootstrap broke down: {error!r}\n{e2e.bootstrap.failure}"
+    assert result.ok and NO_CHANGES in result.output, result.describe()
+    assert "Apply complete" not in result.output and "migrate-state" not in result.output
+    assert "exists: updating the account stack with the S3 backend" in result.output

@@ -796,3 +796,62 @@ def test_stepfunctions_machines_survive_switching_execution_on(plain: str, patch
             assert time.monotonic() - began < 10, f"{arn} still RUNNING"
             time.sleep(0.02)
     assert client(patched, "stepfunctions").describe_execution(executionArn=arn)["status"] == "SUCCEEDED"
+
+
+# --- Gap 17: the state bucket's policy (stacks/account_stack.py, modules/state_bucket.py), as the provider puts it.
+STATE_BUCKET_POLICY_ACCOUNT = "123456789012"  # moto's default account: the test credentials'
+
+
+def state_bucket_policy(bucket: str) -> str:
+    deny = {
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+    }
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {**deny, "Sid": "DenyInsecureTransport", "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+                {
+                    **deny,
+                    "Sid": "DenyOtherAccounts",
+                    "Condition": {"StringNotEquals": {"aws:PrincipalAccount": STATE_BUCKET_POLICY_ACCOUNT}},
+                },
+            ],
+        }
+    )
+
+
+def bucket_with_state_policy(endpoint: str, bucket: str) -> Any:
+    s3 = client(endpoint, "s3")
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_object(Bucket=bucket, Key="state", Body=b"{}")
+    s3.put_bucket_policy(Bucket=bucket, Policy=state_bucket_policy(bucket))
+    return s3
+
+
+def test_s3_bucket_policy_conditions(plain: str, patched: str) -> None:
+    """Gap 17: the account's own principal (over what stands in for HTTPS) may read and write; another may not."""
+    s3 = bucket_with_state_policy(plain, "e2e-gap-a1")
+    for call in (
+        lambda: s3.get_object(Bucket="e2e-gap-a1", Key="state"),
+        lambda: s3.put_object(Bucket="e2e-gap-a1", Key="state", Body=b"{}"),
+    ):
+        with pytest.raises(ClientError) as excinfo:
+            call()
+        assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403  # the gap: the owner is locked out
+
+    s3 = bucket_with_state_policy(patched, "e2e-gap-a1")
+    s3.put_object(Bucket="e2e-gap-a1", Key="state", Body=b'{"serial": 2}')
+    assert s3.get_object(Bucket="e2e-gap-a1", Key="state")["Body"].read() == b'{"serial": 2}'
+    s3.delete_object(Bucket="e2e-gap-a1", Key="state")
+
+    other = client(patched, "s3")
+    other.meta.events.register(
+        "before-sign.s3.*", lambda request, **_: request.headers.__setitem__("x-moto-account-id", "111111111111")
+    )
+    with pytest.raises(ClientError) as excinfo:
+        other.put_object(Bucket="e2e-gap-a1", Key="state", Body=b"{}")
+    assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403

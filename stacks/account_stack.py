@@ -1,0 +1,73 @@
+"""The account stack `video-pipeline-account`: what exists once per account and region, before any environment.
+
+The state bucket and its KMS key, which every stack's S3 backend uses (its own included, once `make bootstrap` moved
+its first, local state there), and API Gateway's account-wide CloudWatch logging role, which the environments' stages
+log through. `make bootstrap` (synth/bootstrap.py) deploys it; see README, "A new account".
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cdktf import LocalBackend, S3Backend, TerraformOutput, TerraformStack
+from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
+from constructs import Construct
+
+from config.naming import ACCOUNT, PROJECT
+from config.settings import AccountSettings
+from modules.account import ApiGatewayLogging
+from modules.state_bucket import StateBucket
+
+
+class AccountStack(TerraformStack):
+    def __init__(
+        self,
+        scope: Construct,
+        settings: AccountSettings,
+        *,
+        backend: str = "s3",
+        local_state_dir: Path | None = None,
+    ) -> None:
+        names = settings.names
+        super().__init__(scope, names.stack)
+        self.settings = settings
+        AwsProvider(
+            self,
+            "aws",
+            region=settings.region,
+            allowed_account_ids=[settings.account_id],  # never bootstrap, or change, another account
+            default_tags=[
+                AwsProviderDefaultTags(tags={"Project": PROJECT, "Environment": ACCOUNT, "ManagedBy": "cdktf"})
+            ],
+        )
+        self._backend(backend, local_state_dir)
+
+        state = StateBucket(self, "state", settings=settings)
+        logging = ApiGatewayLogging(self, "apigateway-logging", settings=settings)
+
+        outputs = {
+            "state_bucket": (state.bucket_name, "S3 bucket holding every stack's Terraform state"),
+            "state_kms_key_arn": (state.key_arn, "KMS key encrypting the state objects"),
+            "state_kms_alias_arn": (state.alias_arn, "Its alias ARN: every S3 backend's kms_key_id"),
+            "apigateway_cloudwatch_role_arn": (logging.role_arn, "Role API Gateway writes CloudWatch logs with"),
+        }
+        for name, (value, description) in outputs.items():
+            TerraformOutput(self, name, value=value, description=description)
+
+    def _backend(self, kind: str, local_state_dir: Path | None) -> None:
+        settings, names = self.settings, self.settings.names
+        if kind == "local":  # the first apply of `make bootstrap`: the bucket does not exist yet
+            if local_state_dir is None or not local_state_dir.is_absolute():
+                raise ValueError(f"local backend: state folder {local_state_dir!r} must be an absolute path")
+            LocalBackend(self, path=str(local_state_dir / names.state_key))
+            return
+        # In the bucket this stack creates, under the key it creates; never TF_STATE_BUCKET/TF_STATE_REGION.
+        S3Backend(
+            self,
+            bucket=settings.bucket,
+            key=names.state_key,
+            region=settings.region,
+            encrypt=True,
+            kms_key_id=settings.state_key_alias_arn,
+        )
+        self.add_override("terraform.backend.s3.use_lockfile", True)
