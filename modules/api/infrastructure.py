@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from cdktf import Fn, TerraformResource
+from cdktf import Fn
 from cdktf_cdktf_provider_aws.api_gateway_api_key import ApiGatewayApiKey
 from cdktf_cdktf_provider_aws.api_gateway_deployment import ApiGatewayDeployment
 from cdktf_cdktf_provider_aws.api_gateway_integration import ApiGatewayIntegration
@@ -153,7 +153,7 @@ class Api(Construct):
         deployment.add_override("lifecycle.create_before_destroy", True)
 
         access_logs = ctx.log_group(self, "access-logs", name=f"/aws/apigateway/{names('video-metadata-api')}")
-        self._stage = stage = ApiGatewayStage(
+        stage = ApiGatewayStage(
             self,
             "stage",
             rest_api_id=api.id,
@@ -208,11 +208,6 @@ class Api(Construct):
         self.api_key_id: str = key.id
         self.rest_api_id: str = api.id
         self.function_name: str = function.function_name
-
-    def log_after(self, account: TerraformResource) -> None:
-        """The stage turns logging on: it must wait for the account's logging role when this stack sets it."""
-        # A plain address, as `depends_on=` in a constructor writes it (`fqn` would render as `${...}`).
-        self._stage.depends_on = [f"{account.terraform_resource_type}.{account.friendly_unique_id}"]
 
     def _function(self, ctx: StackContext, workflow: Workflow) -> LambdaFunction:
         logs = ctx.log_group(self, "function-logs", name=f"/aws/lambda/{ctx.names.lambda_function}")
