@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cdktf import LocalBackend, S3Backend, TerraformOutput, TerraformStack
+from cdktf import TerraformOutput, TerraformStack
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
 from constructs import Construct
 
@@ -17,6 +17,7 @@ from config.naming import ACCOUNT, PROJECT
 from config.settings import AccountSettings
 from modules.account import ApiGatewayLogging
 from modules.state_bucket import StateBucket
+from stacks.backend import state_backend
 
 
 class AccountStack(TerraformStack):
@@ -55,19 +56,15 @@ class AccountStack(TerraformStack):
             TerraformOutput(self, name, value=value, description=description)
 
     def _backend(self, kind: str, local_state_dir: Path | None) -> None:
-        settings, names = self.settings, self.settings.names
-        if kind == "local":  # the first apply of `make bootstrap`: the bucket does not exist yet
-            if local_state_dir is None or not local_state_dir.is_absolute():
-                raise ValueError(f"local backend: state folder {local_state_dir!r} must be an absolute path")
-            LocalBackend(self, path=str(local_state_dir / names.state_key))
-            return
-        # In the bucket this stack creates, under the key it creates; never TF_STATE_BUCKET/TF_STATE_REGION.
-        S3Backend(
+        # In the bucket this stack creates, under the key it creates; never TF_STATE_BUCKET/TF_STATE_REGION. Local for
+        # the first apply of `make bootstrap`: the bucket does not exist yet.
+        settings = self.settings
+        state_backend(
             self,
+            kind,
+            local_state_dir,
+            key=settings.names.state_key,
             bucket=settings.bucket,
-            key=names.state_key,
             region=settings.region,
-            encrypt=True,
             kms_key_id=settings.state_key_alias_arn,
         )
-        self.add_override("terraform.backend.s3.use_lockfile", True)

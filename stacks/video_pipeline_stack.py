@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cdktf import LocalBackend, S3Backend, TerraformOutput, TerraformStack
+from cdktf import TerraformOutput, TerraformStack
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderAssumeRole, AwsProviderDefaultTags
@@ -27,6 +27,7 @@ from modules.notifications import Notifications
 from modules.secrets import Secrets
 from modules.storage import Storage
 from modules.workflow import Workflow
+from stacks.backend import state_backend
 
 # Where environment stacks kept the account's API Gateway setting (construct path api/account) before the account stack.
 REMOVED_ACCOUNT_SETTING = "aws_api_gateway_account.api_account_3AA7F073"
@@ -137,23 +138,16 @@ class VideoPipelineStack(TerraformStack):
         )
 
     def _backend(self, kind: str, local_state_dir: Path | None) -> None:
-        names, settings = self.settings.names, self.settings
-        if kind == "local":
-            if local_state_dir is None or not local_state_dir.is_absolute():
-                raise ValueError(f"local backend: state folder {local_state_dir!r} must be an absolute path")
-            # Outside the output folder, which every synth (and so every cdktf deploy/destroy) replaces.
-            LocalBackend(self, path=str(local_state_dir / names.state_key))
-            return
-        S3Backend(
+        settings = self.settings
+        state_backend(
             self,
+            kind,
+            local_state_dir,
+            key=settings.names.state_key,
             bucket=settings.state_bucket,
-            key=names.state_key,
             region=settings.state_region,
-            encrypt=True,
-            kms_key_id=settings.state_key_alias_arn,  # SSE-KMS under the account stack's state key
+            kms_key_id=settings.state_key_alias_arn,
         )
-        # S3-native state locking (Terraform >= 1.10); cdktf 0.21's S3Backend has no parameter for it.
-        self.add_override("terraform.backend.s3.use_lockfile", True)
 
     def _forget_account_singletons(self) -> None:
         """Until this release, the environment with `api.manage_account_logging_role` (prod) set the account's API

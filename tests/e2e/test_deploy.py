@@ -1243,15 +1243,15 @@ def api_event(
     }
 
 
-@pytest.mark.parametrize("suffix", ["dev", ADHOC])
-def test_03_lambda_handler_drives_state_machine(e2e: E2E, suffix: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    # moto runs Lambda code only inside Docker (see the next test), so the handler runs here, in-process, with the
-    # environment the deployed function has and boto3 pointed at the emulator.
+def handler_environment(e2e: E2E, suffix: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The environment the deployed function has, with boto3 pointed at the emulator; returns the state machine ARN.
+    moto runs Lambda code only inside Docker (see test_03_lambda_invoke_needs_docker), so tests run the handler here,
+    in process."""
     from modules.api.runtime import handler as video_api
 
     deployment = e2e.deployments[suffix]
     deployment.require_applied()
-    machine_arn = deployment.outputs()["state_machine_arn"]
+    machine_arn: str = deployment.outputs()["state_machine_arn"]
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     for name, value in {
@@ -1264,6 +1264,14 @@ def test_03_lambda_handler_drives_state_machine(e2e: E2E, suffix: str, monkeypat
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setattr(video_api, "_client", None)  # a warm client from elsewhere must not be reused
+    return machine_arn
+
+
+@pytest.mark.parametrize("suffix", ["dev", ADHOC])
+def test_03_lambda_handler_drives_state_machine(e2e: E2E, suffix: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from modules.api.runtime import handler as video_api
+
+    machine_arn = handler_environment(e2e, suffix, monkeypatch)
 
     video_id = "e2e-video-1"
 
@@ -1319,19 +1327,7 @@ def test_03_workflow_runs_to_the_end_on_the_deployed_stack(e2e: E2E, monkeypatch
     from modules.api.runtime import handler as video_api
 
     deployment = e2e.deployments["dev"]
-    deployment.require_applied()
-    machine_arn = deployment.outputs()["state_machine_arn"]
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in {
-        **AWS_TEST_ENV,
-        "AWS_ENDPOINT_URL": e2e.endpoint,
-        "AWS_CONFIG_FILE": os.devnull,
-        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-        "STATE_MACHINE_ARN": machine_arn,
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setattr(video_api, "_client", None)
+    handler_environment(e2e, "dev", monkeypatch)
     sfn = e2e.aws("stepfunctions")
 
     def run_to_the_end(video_id: str) -> dict[str, Any]:
