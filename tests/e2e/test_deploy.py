@@ -8,8 +8,9 @@ and moves its own state into the bucket; every environment's state then goes the
 The tests are ordered steps sharing one module fixture (pytest runs them in file order); a step whose prerequisite
 failed is skipped with the reason. What the steps do:
 
-0. The account stack: its state in its own bucket (SSE-KMS), the bucket's protections, API Gateway's logging role.
-1. dev and pr123: init, plan, apply; while pr123's apply holds the S3 lock file, a second plan is refused.
+1. dev and pr123: init, plan, apply; while pr123's apply holds the S3 lock file, a second plan is refused. They start
+   as soon as the bootstrap has made the state bucket and key; the bootstrap finishes beside them.
+1b. The account stack: its state in its own bucket (SSE-KMS), the bucket's protections, API Gateway's logging role.
 2. Integration checks of dev and pr123 with boto3, ids read from ``terraform output -json``.
 3. The API's Lambda handler, run in-process against the emulator (moto runs Lambda code only in Docker).
 4. dev and pr123 re-plan with no changes.
@@ -494,6 +495,7 @@ class Bootstrap:
 
     def again(self) -> None:
         try:
+            self.e2e.background["bootstrap"].result()  # after the first run
             result = self._run(2)
             self.seen["again"] = result
             self.record["replan_changes"] = 0 if result.ok and NO_CHANGES in result.output else "see log"
@@ -627,6 +629,26 @@ def _cell(value: Any) -> str:
     return "-" if value is None else str(value)
 
 
+def wait_for_state_bucket(e2e: E2E, timeout: float = 240) -> None:
+    """Until the state bucket and the state key's alias exist: all an environment's backend needs. The bootstrap goes
+    on meanwhile (the provider takes about a minute to confirm the bucket's lifecycle rules, then the state moves
+    into the bucket), beside the environments' deploys."""
+    s3, kms, began = e2e.aws("s3"), e2e.aws("kms"), time.monotonic()
+    while time.monotonic() - began < timeout:
+        job = e2e.background["bootstrap"]
+        if job.done():
+            job.result()  # its error, if it failed before the bucket was there
+            return
+        with contextlib.suppress(ClientError):
+            s3.head_bucket(Bucket=STATE_BUCKET)
+            if any(a.get("AliasArn") == STATE_KEY_ALIAS_ARN for a in kms.list_aliases()["Aliases"]):
+                e2e.progress.say(f"account: state bucket and key ready after {time.monotonic() - began:.0f}s")
+                return
+        time.sleep(0.5)
+        e2e.progress.flush()
+    raise AssertionError(f"{STATE_BUCKET} or its key did not appear within {timeout:.0f}s of the bootstrap's start")
+
+
 # --------------------------------------------------------------------------------------------------------------------
 # Fixtures
 # --------------------------------------------------------------------------------------------------------------------
@@ -646,7 +668,8 @@ def e2e(request: pytest.FixtureRequest, plugin_dir: str, tmp_path_factory: pytes
         assert e2e.aws("s3").list_buckets()["Buckets"] == [], "the emulator must start empty"
         synth = e2e.executor.submit(synthesize, e2e, workdir / "cdktf.out")
         e2e.bootstrap = Bootstrap(e2e, workdir)
-        e2e.bootstrap.first()
+        e2e.submit("bootstrap", e2e.bootstrap.first)
+        wait_for_state_bucket(e2e)
         e2e.progress.wait([synth])
         outdir = synth.result()
         for suffix in SUFFIXES:
@@ -1043,95 +1066,6 @@ def rest_api_ids(d: Deployment) -> list[str]:
 
 
 # --------------------------------------------------------------------------------------------------------------------
-# Step 0: the account stack, bootstrapped by the fixture
-# --------------------------------------------------------------------------------------------------------------------
-def account_outputs(e2e: E2E) -> dict[str, Any]:
-    assert e2e.bootstrap is not None
-    return e2e.bootstrap.outputs()
-
-
-def assert_encrypted_with(e2e: E2E, head: dict[str, Any] | None, key_arn: str) -> None:
-    """A state object is SSE-KMS under the state key (S3 reports the key the backend named: AWS resolves the alias
-    to the key ARN, the emulator keeps the alias ARN; both must lead to the key)."""
-    assert head is not None
-    assert head["ServerSideEncryption"] == "aws:kms", head
-    assert e2e.aws("kms").describe_key(KeyId=head["SSEKMSKeyId"])["KeyMetadata"]["Arn"] == key_arn, head
-
-
-def test_00_bootstrap_applied_with_local_state_then_moved_it_into_its_bucket(e2e: E2E) -> None:
-    assert e2e.bootstrap is not None
-    output = e2e.bootstrap.seen["first"].output
-    position = 0
-    for step in (
-        "does not exist yet: first apply with local state",
-        "synthesizing video-pipeline-account with the local backend",
-        "terraform apply -input=false -auto-approve",
-        "Apply complete! Resources:",
-        "synthesizing video-pipeline-account with the s3 backend",
-        "-migrate-state -force-copy",
-        "holds the state; deleted the local copy",
-    ):
-        found = output.find(step, position)
-        assert found >= 0, f"{step!r} missing, or not after the step before it:\n{output[position:][-3000:]}"
-        position = found
-    assert not e2e.bootstrap.local_state.exists(), "the local copy of the account stack's state is still there"
-
-
-def test_00_account_state_object_is_in_its_own_bucket(e2e: E2E) -> None:
-    assert e2e.bootstrap is not None
-    head = e2e.aws("s3").head_object(Bucket=STATE_BUCKET, Key=ACCOUNT_STATE_KEY)
-    assert_encrypted_with(e2e, head, account_outputs(e2e)["state_kms_key_arn"])
-    managed = [r for r in e2e.bootstrap.state()["resources"] if r["mode"] == "managed"]
-    assert len(managed) == e2e.bootstrap.record["resources_added"]
-    assert {r["type"] for r in managed} >= {"aws_s3_bucket", "aws_kms_key", "aws_api_gateway_account"}
-
-
-def test_00_state_bucket_is_versioned_encrypted_private_and_expires_old_versions(e2e: E2E) -> None:
-    s3, key_arn = e2e.aws("s3"), account_outputs(e2e)["state_kms_key_arn"]
-    assert s3.get_bucket_versioning(Bucket=STATE_BUCKET)["Status"] == "Enabled"
-    (rule,) = s3.get_bucket_encryption(Bucket=STATE_BUCKET)["ServerSideEncryptionConfiguration"]["Rules"]
-    assert rule["ApplyServerSideEncryptionByDefault"] == {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_arn}
-    assert rule["BucketKeyEnabled"] is True
-    block = s3.get_public_access_block(Bucket=STATE_BUCKET)["PublicAccessBlockConfiguration"]
-    assert block == dict.fromkeys(
-        ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"), True
-    )
-    (ownership,) = s3.get_bucket_ownership_controls(Bucket=STATE_BUCKET)["OwnershipControls"]["Rules"]
-    assert ownership["ObjectOwnership"] == "BucketOwnerEnforced"
-    statements = json.loads(s3.get_bucket_policy(Bucket=STATE_BUCKET)["Policy"])["Statement"]
-    assert {s["Sid"]: (s["Effect"], s["Condition"]) for s in statements} == {
-        "DenyInsecureTransport": ("Deny", {"Bool": {"aws:SecureTransport": "false"}}),
-        "DenyOtherAccounts": ("Deny", {"StringNotEquals": {"aws:PrincipalAccount": EMULATOR_ACCOUNT_ID}}),
-    }
-    rules = {r["ID"]: r for r in s3.get_bucket_lifecycle_configuration(Bucket=STATE_BUCKET)["Rules"]}
-    assert rules["expire-replaced-state-versions"]["NoncurrentVersionExpiration"]["NoncurrentDays"] == 90
-    assert rules["abort-incomplete-multipart-uploads"]["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] == 7
-    kms = e2e.aws("kms")
-    assert kms.get_key_rotation_status(KeyId=key_arn)["KeyRotationEnabled"] is True
-    assert kms.describe_key(KeyId=STATE_KEY_ALIAS_ARN)["KeyMetadata"]["Arn"] == key_arn
-
-
-def test_00_another_accounts_principal_is_denied_the_state(e2e: E2E) -> None:
-    """DenyOtherAccounts, as the patched emulator evaluates it (gap 17): the same request from another account."""
-    s3 = aws_client(e2e.endpoint, "s3")  # a client of its own: the header below must not reach the shared one
-
-    def as_another_account(request: Any, **_: Any) -> None:
-        request.headers["x-moto-account-id"] = WRONG_ACCOUNT_ID
-
-    s3.meta.events.register("before-sign.s3.GetObject", as_another_account)
-    with pytest.raises(ClientError) as denied:
-        s3.get_object(Bucket=STATE_BUCKET, Key=ACCOUNT_STATE_KEY)
-    assert denied.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
-    assert e2e.aws("s3").get_object(Bucket=STATE_BUCKET, Key=ACCOUNT_STATE_KEY)["ContentLength"] > 0
-
-
-def test_00_api_gateway_logs_through_the_account_stacks_role(e2e: E2E) -> None:
-    role_arn = account_outputs(e2e)["apigateway_cloudwatch_role_arn"]
-    assert role_arn.endswith(f":role/apigw-cloudwatch-{REGION}")
-    assert e2e.aws("apigateway").get_account()["cloudwatchRoleArn"] == role_arn
-
-
-# --------------------------------------------------------------------------------------------------------------------
 # Step 1: dev and pr123, with the state lock held by an apply
 # --------------------------------------------------------------------------------------------------------------------
 def test_01_deploy_dev_and_pr123_with_state_lock(e2e: E2E) -> None:
@@ -1204,6 +1138,101 @@ def state_object_absent(e2e: E2E, key: str) -> bool:
         return False
     except ClientError:
         return True
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Step 1b: the account stack, bootstrapped from the fixture on (in the background while dev and pr123 deploy)
+# --------------------------------------------------------------------------------------------------------------------
+def bootstrapped(e2e: E2E) -> Bootstrap:
+    """The first bootstrap, waited for: it goes on in the background while the environments deploy."""
+    error = e2e.wait_background("bootstrap")
+    assert e2e.bootstrap is not None and error is None, f"the bootstrap failed: {error!r}"
+    return e2e.bootstrap
+
+
+def account_outputs(e2e: E2E) -> dict[str, Any]:
+    return bootstrapped(e2e).outputs()
+
+
+def assert_encrypted_with(e2e: E2E, head: dict[str, Any] | None, key_arn: str) -> None:
+    """A state object is SSE-KMS under the state key (S3 reports the key the backend named: AWS resolves the alias
+    to the key ARN, the emulator keeps the alias ARN; both must lead to the key)."""
+    assert head is not None
+    assert head["ServerSideEncryption"] == "aws:kms", head
+    assert e2e.aws("kms").describe_key(KeyId=head["SSEKMSKeyId"])["KeyMetadata"]["Arn"] == key_arn, head
+
+
+def test_01b_bootstrap_applied_with_local_state_then_moved_it_into_its_bucket(e2e: E2E) -> None:
+    output = bootstrapped(e2e).seen["first"].output
+    position = 0
+    for step in (
+        "does not exist yet: first apply with local state",
+        "synthesizing video-pipeline-account with the local backend",
+        "terraform apply -input=false -auto-approve",
+        "Apply complete! Resources:",
+        "synthesizing video-pipeline-account with the s3 backend",
+        "-migrate-state -force-copy",
+        "holds the state; deleted the local copy",
+    ):
+        found = output.find(step, position)
+        assert found >= 0, f"{step!r} missing, or not after the step before it:\n{output[position:][-3000:]}"
+        position = found
+    assert not e2e.bootstrap.local_state.exists(), "the local copy of the account stack's state is still there"
+
+
+def test_01b_account_state_object_is_in_its_own_bucket(e2e: E2E) -> None:
+    bootstrapped(e2e)
+    head = e2e.aws("s3").head_object(Bucket=STATE_BUCKET, Key=ACCOUNT_STATE_KEY)
+    assert_encrypted_with(e2e, head, account_outputs(e2e)["state_kms_key_arn"])
+    managed = [r for r in e2e.bootstrap.state()["resources"] if r["mode"] == "managed"]
+    assert len(managed) == e2e.bootstrap.record["resources_added"]
+    assert {r["type"] for r in managed} >= {"aws_s3_bucket", "aws_kms_key", "aws_api_gateway_account"}
+
+
+def test_01b_state_bucket_is_versioned_encrypted_private_and_expires_old_versions(e2e: E2E) -> None:
+    s3, key_arn = e2e.aws("s3"), account_outputs(e2e)["state_kms_key_arn"]
+    assert s3.get_bucket_versioning(Bucket=STATE_BUCKET)["Status"] == "Enabled"
+    (rule,) = s3.get_bucket_encryption(Bucket=STATE_BUCKET)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert rule["ApplyServerSideEncryptionByDefault"] == {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_arn}
+    assert rule["BucketKeyEnabled"] is True
+    block = s3.get_public_access_block(Bucket=STATE_BUCKET)["PublicAccessBlockConfiguration"]
+    assert block == dict.fromkeys(
+        ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"), True
+    )
+    (ownership,) = s3.get_bucket_ownership_controls(Bucket=STATE_BUCKET)["OwnershipControls"]["Rules"]
+    assert ownership["ObjectOwnership"] == "BucketOwnerEnforced"
+    statements = json.loads(s3.get_bucket_policy(Bucket=STATE_BUCKET)["Policy"])["Statement"]
+    assert {s["Sid"]: (s["Effect"], s["Condition"]) for s in statements} == {
+        "DenyInsecureTransport": ("Deny", {"Bool": {"aws:SecureTransport": "false"}}),
+        "DenyOtherAccounts": ("Deny", {"StringNotEquals": {"aws:PrincipalAccount": EMULATOR_ACCOUNT_ID}}),
+    }
+    rules = {r["ID"]: r for r in s3.get_bucket_lifecycle_configuration(Bucket=STATE_BUCKET)["Rules"]}
+    assert rules["expire-replaced-state-versions"]["NoncurrentVersionExpiration"]["NoncurrentDays"] == 90
+    assert rules["abort-incomplete-multipart-uploads"]["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] == 7
+    kms = e2e.aws("kms")
+    assert kms.get_key_rotation_status(KeyId=key_arn)["KeyRotationEnabled"] is True
+    assert kms.describe_key(KeyId=STATE_KEY_ALIAS_ARN)["KeyMetadata"]["Arn"] == key_arn
+
+
+def test_01b_another_accounts_principal_is_denied_the_state(e2e: E2E) -> None:
+    """DenyOtherAccounts, as the patched emulator evaluates it (gap 17): the same request from another account."""
+    bootstrapped(e2e)
+    s3 = aws_client(e2e.endpoint, "s3")  # a client of its own: the header below must not reach the shared one
+
+    def as_another_account(request: Any, **_: Any) -> None:
+        request.headers["x-moto-account-id"] = WRONG_ACCOUNT_ID
+
+    s3.meta.events.register("before-sign.s3.GetObject", as_another_account)
+    with pytest.raises(ClientError) as denied:
+        s3.get_object(Bucket=STATE_BUCKET, Key=ACCOUNT_STATE_KEY)
+    assert denied.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert e2e.aws("s3").get_object(Bucket=STATE_BUCKET, Key=ACCOUNT_STATE_KEY)["ContentLength"] > 0
+
+
+def test_01b_api_gateway_logs_through_the_account_stacks_role(e2e: E2E) -> None:
+    role_arn = account_outputs(e2e)["apigateway_cloudwatch_role_arn"]
+    assert role_arn.endswith(f":role/apigw-cloudwatch-{REGION}")
+    assert e2e.aws("apigateway").get_account()["cloudwatchRoleArn"] == role_arn
 
 
 # --------------------------------------------------------------------------------------------------------------------
