@@ -9,15 +9,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cdktf import TerraformOutput, TerraformStack
-from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
+from cdktf import TerraformStack
 from constructs import Construct
 
 from config.naming import ACCOUNT, PROJECT
 from config.settings import AccountSettings
 from modules.account import ApiGatewayLogging
 from modules.state_bucket import StateBucket
-from stacks.backend import state_backend
+from stacks.base import outputs, pinned_provider, state_backend
 
 
 class AccountStack(TerraformStack):
@@ -32,28 +31,26 @@ class AccountStack(TerraformStack):
         names = settings.names
         super().__init__(scope, names.stack)
         self.settings = settings
-        AwsProvider(
+        pinned_provider(  # never bootstrap, or change, another account
             self,
-            "aws",
             region=settings.region,
-            allowed_account_ids=[settings.account_id],  # never bootstrap, or change, another account
-            default_tags=[
-                AwsProviderDefaultTags(tags={"Project": PROJECT, "Environment": ACCOUNT, "ManagedBy": "cdktf"})
-            ],
+            account_id=settings.account_id,
+            tags={"Project": PROJECT, "Environment": ACCOUNT, "ManagedBy": "cdktf"},
         )
         self._backend(backend, local_state_dir)
 
         state = StateBucket(self, "state", settings=settings)
         logging = ApiGatewayLogging(self, "apigateway-logging", settings=settings)
 
-        outputs = {
-            "state_bucket": (state.bucket_name, "S3 bucket holding every stack's Terraform state"),
-            "state_kms_key_arn": (state.key_arn, "KMS key encrypting the state objects"),
-            "state_kms_alias_arn": (state.alias_arn, "Its alias ARN: every S3 backend's kms_key_id"),
-            "apigateway_cloudwatch_role_arn": (logging.role_arn, "Role API Gateway writes CloudWatch logs with"),
-        }
-        for name, (value, description) in outputs.items():
-            TerraformOutput(self, name, value=value, description=description)
+        outputs(
+            self,
+            {
+                "state_bucket": (state.bucket_name, "S3 bucket holding every stack's Terraform state"),
+                "state_kms_key_arn": (state.key_arn, "KMS key encrypting the state objects"),
+                "state_kms_alias_arn": (state.alias_arn, "Its alias ARN: every S3 backend's kms_key_id"),
+                "apigateway_cloudwatch_role_arn": (logging.role_arn, "Role API Gateway writes CloudWatch logs with"),
+            },
+        )
 
     def _backend(self, kind: str, local_state_dir: Path | None) -> None:
         # In the bucket this stack creates, under the key it creates; never TF_STATE_BUCKET/TF_STATE_REGION. Local for

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cdktf import TerraformOutput, TerraformStack
+from cdktf import TerraformStack
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
-from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderAssumeRole, AwsProviderDefaultTags
 from constructs import Construct
 
 from config.naming import PROJECT
@@ -27,7 +26,7 @@ from modules.notifications import Notifications
 from modules.secrets import Secrets
 from modules.storage import Storage
 from modules.workflow import Workflow
-from stacks.backend import state_backend
+from stacks.base import outputs, pinned_provider, state_backend
 
 # Where environment stacks kept the account's API Gateway setting (construct path api/account) before the account stack.
 REMOVED_ACCOUNT_SETTING = "aws_api_gateway_account.api_account_3AA7F073"
@@ -45,25 +44,12 @@ class VideoPipelineStack(TerraformStack):
         names = settings.names
         super().__init__(scope, names.stack)
         self.settings = settings
-        AwsProvider(
+        pinned_provider(
             self,
-            "aws",
             region=settings.region,
-            # Credentials of any other account fail before the first change.
-            allowed_account_ids=[settings.account_id],
-            assume_role=[AwsProviderAssumeRole(role_arn=settings.deploy_role_arn, session_name=names.stack)]
-            if settings.deploy_role_arn
-            else None,
-            default_tags=[
-                AwsProviderDefaultTags(
-                    tags={
-                        "Project": PROJECT,
-                        "Environment": settings.suffix,
-                        "Profile": settings.name,
-                        "ManagedBy": "cdktf",
-                    }
-                )
-            ],
+            account_id=settings.account_id,
+            assume_role_arn=settings.deploy_role_arn,
+            tags={"Project": PROJECT, "Environment": settings.suffix, "Profile": settings.name, "ManagedBy": "cdktf"},
         )
         self._backend(backend, local_state_dir)
         ctx = StackContext(
@@ -113,7 +99,8 @@ class VideoPipelineStack(TerraformStack):
         api = Api(self, "api", ctx=ctx, settings=settings.api, workflow=workflow, secrets=secrets)
         self._forget_account_singletons()
 
-        self._outputs(
+        outputs(
+            self,
             {
                 "vpc_id": (network.vpc_id, "VPC id"),
                 "private_subnet_ids": (network.private_subnet_ids, "Private (NAT egress) subnet ids"),
@@ -134,7 +121,7 @@ class VideoPipelineStack(TerraformStack):
                 "api_key_id": (api.api_key_id, "API key id"),
                 "api_secret_arn": (secrets.api_secret_arn, "Secrets Manager secret holding the API key value"),
                 "api_function_name": (api.function_name, "Lambda function behind the API"),
-            }
+            },
         )
 
     def _backend(self, kind: str, local_state_dir: Path | None) -> None:
@@ -157,7 +144,3 @@ class VideoPipelineStack(TerraformStack):
         environment's next apply: apply the account stack (`make bootstrap`) first, so that the account points at
         its new role by then."""
         self.add_override("removed", [{"from": REMOVED_ACCOUNT_SETTING, "lifecycle": {"destroy": False}}])
-
-    def _outputs(self, outputs: dict[str, tuple[object, str]]) -> None:
-        for name, (value, description) in outputs.items():
-            TerraformOutput(self, name, value=value, description=description)
