@@ -26,7 +26,9 @@ POSTGRES_MAJORS = tuple(str(major) for major in range(11, 18))  # parameter grou
 # name template -> (AWS limit in characters, what imposes it); names with a limit tighter than the generic one
 NAME_LIMITS: dict[str, tuple[int, str]] = {
     "video-pipeline-{s}": (255, "stack / tag value"),
-    "redis-{s}": (40, "ElastiCache replication group id"),
+    "redis-{s}": (40, "ElastiCache replication group id and user group id"),
+    "redis-app-{s}": (40, "ElastiCache user id (= user name: IAM authentication)"),
+    "redis-off-{s}": (40, "ElastiCache user id"),
     "rds-postgresql-{s}": (63, "RDS DB instance identifier"),
     "efs-{s}": (64, "EFS creation token"),
     "ecs-task-execution-{s}": (64, "IAM role name"),
@@ -67,6 +69,9 @@ GENERIC_BASES = (
     "video-metadata-api",
     "video-metadata-key",
     "video-metadata-plan",
+    "video-metadata-acl",
+    "aws-waf-logs-video-metadata-api",  # WAF logs only to groups named aws-waf-logs-*
+    "data",
 )
 GENERIC_LIMIT = (255, "name or Name tag")
 
@@ -203,6 +208,14 @@ class Names:
     @property
     def redis(self) -> str:
         return self._n("redis-{s}")
+
+    @property
+    def redis_app_user(self) -> str:
+        return self._n("redis-app-{s}")
+
+    @property
+    def redis_disabled_default_user(self) -> str:
+        return self._n("redis-off-{s}")
 
     @property
     def rds(self) -> str:

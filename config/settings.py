@@ -330,12 +330,28 @@ class ApiSettings:
     stage_name: str
     throttle_rate_limit: int
     throttle_burst_limit: int
+    quota_per_day: int  # requests per day for the API key (usage plan)
+    key_version: int  # bump to rotate the API key: a new key and its secret, in one apply (docs/RUNBOOK.md)
 
     def validate(self, path: str) -> None:
         if not re.fullmatch(r"[A-Za-z0-9_]{1,128}", self.stage_name):
             _fail(f"{path}.stage_name", self.stage_name, "must be 1-128 letters, digits or underscores")
         _check_range(f"{path}.throttle_rate_limit", self.throttle_rate_limit, 1, 10000)
         _check_range(f"{path}.throttle_burst_limit", self.throttle_burst_limit, self.throttle_rate_limit, 5000)
+        _check_range(f"{path}.quota_per_day", self.quota_per_day, 1, 2_000_000_000)
+        _check_range(f"{path}.key_version", self.key_version, 1, 1_000_000)
+
+
+@dataclass(frozen=True)
+class SecuritySettings:
+    """Hardening that costs money; prod and protect_stateful environments must keep both on."""
+
+    customer_managed_key: bool  # one KMS key per environment for logs, EFS, Redis, RDS, Step Functions, Lambda
+    waf: bool  # a WAFv2 web ACL on the API stage (a web ACL and its rules are billed monthly)
+    waf_rate_limit: int  # requests per 5 minutes from one IP address before WAF blocks it
+
+    def validate(self, path: str) -> None:
+        _check_range(f"{path}.waf_rate_limit", self.waf_rate_limit, 10, 2_000_000_000)
 
 
 @dataclass(frozen=True)
@@ -394,6 +410,7 @@ class EnvironmentSettings:
     compute: ComputeSettings
     notifications: NotificationSettings
     api: ApiSettings
+    security: SecuritySettings
     account_id: str  # the provider refuses any other account (allowed_account_ids); default: [account]
     deploy_role_arn: str | None = None  # the provider assumes it (in account_id) for every call
     adhoc: bool = False  # built from ENVIRONMENT_SUFFIX on a profile; set by the loader
@@ -429,7 +446,7 @@ class EnvironmentSettings:
         self._validate_account(path)
         self._validate_against(path, account)
         self.network.validate(f"{path}.network", self.region)
-        for section in ("database", "cache", "storage", "secrets", "compute", "notifications", "api"):
+        for section in ("database", "cache", "storage", "secrets", "compute", "notifications", "api", "security"):
             getattr(self, section).validate(f"{path}.{section}")
         if self.is_prod or self.protect_stateful:
             self._validate_protected(path)
@@ -496,6 +513,8 @@ class EnvironmentSettings:
             "database.deletion_protection": self.database.deletion_protection,
             "database.final_snapshot": self.database.final_snapshot,
             "storage.backups": self.storage.backups,
+            "security.customer_managed_key": self.security.customer_managed_key,
+            "security.waf": self.security.waf,
         }
         for key, value in required.items():
             if not value:

@@ -50,6 +50,7 @@ class Cache(Construct):
             subnet_group_name=subnets.name,
             security_group_ids=[self.connections.security_group_id],
             at_rest_encryption_enabled="true",
+            kms_key_id=ctx.encryption_key("elasticache"),
             transit_encryption_enabled=True,  # clients must use TLS
             snapshot_retention_limit=settings.snapshot_retention_days,
             snapshot_window=settings.snapshot_window,

@@ -3,13 +3,17 @@ threaded through each constructor."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from cdktf import TerraformResource
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from constructs import Construct
 
 from config.naming import Names
+
+if TYPE_CHECKING:
+    from modules.keys import DataKey
 
 
 @dataclass(frozen=True)
@@ -20,6 +24,10 @@ class StackContext:
     region: str
     log_retention_days: int
     protected: bool  # prevent_destroy on stateful resources (prod)
+    key: DataKey | None = None  # the environment's customer-managed key (security.customer_managed_key)
+
+    def with_key(self, key: DataKey) -> StackContext:
+        return replace(self, key=key)
 
     @property
     def environment(self) -> str:
@@ -33,9 +41,22 @@ class StackContext:
     def managed_policy(self, name: str) -> str:
         return f"arn:{self.partition}:iam::aws:policy/{name}"
 
+    def encryption_key(self, service: str) -> str | None:
+        """The customer-managed key's ARN for a resource of `service`; None: the service's AWS-managed key."""
+        return self.key.for_service(service) if self.key else None
+
     def log_group(self, scope: Construct, id_: str, *, name: str) -> CloudwatchLogGroup:
-        """A log group with the environment's retention; it goes away with the stack."""
-        return CloudwatchLogGroup(scope, id_, name=name, retention_in_days=self.log_retention_days)
+        """A log group with the environment's retention, under the environment's key; it goes away with the stack."""
+        if self.key is None:
+            return CloudwatchLogGroup(scope, id_, name=name, retention_in_days=self.log_retention_days)
+        return CloudwatchLogGroup(
+            scope,
+            id_,
+            name=name,
+            retention_in_days=self.log_retention_days,
+            kms_key_id=self.key.for_log_group(name),
+            depends_on=[self.key.policy],  # CloudWatch Logs checks the key policy when the group is created
+        )
 
     def protect(self, resource: TerraformResource) -> None:
         """prevent_destroy on a stateful resource (prod): `destroy` is refused before anything is deleted."""

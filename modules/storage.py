@@ -44,6 +44,7 @@ class Storage(Construct):
             "efs",
             creation_token=names("efs"),
             encrypted=True,
+            kms_key_id=ctx.encryption_key("elasticfilesystem"),
             performance_mode="generalPurpose",
             throughput_mode="bursting",
             lifecycle_policy=[EfsFileSystemLifecyclePolicy(transition_to_ia=settings.transition_to_ia)],

@@ -7,6 +7,7 @@ from typing import Any
 
 from cdktf_cdktf_provider_aws.sfn_state_machine import (
     SfnStateMachine,
+    SfnStateMachineEncryptionConfiguration,
     SfnStateMachineLoggingConfiguration,
     SfnStateMachineTracingConfiguration,
 )
@@ -32,6 +33,7 @@ class Workflow(Construct):
         names = ctx.names
         # Built from the name: the role's trust policy cannot reference the machine that needs the role.
         machine_arn = ctx.arn("states", f"stateMachine:{names.state_machine}")
+        self._machine_arn = machine_arn
         # Under /aws/vendedlogs/: one wildcard entry in the account's 5,120-character CloudWatch Logs resource policy
         # covers every such group; any other name adds an entry per stack that destroy never removes.
         logs = ctx.log_group(self, "logs", name=f"/aws/vendedlogs/states/{names('video-processing')}")
@@ -89,6 +91,8 @@ class Workflow(Construct):
                 ],
             ),
         )
+        key = ctx.encryption_key("states")
+        self._grant_data_key(self.role)  # the machine's own role reads and writes execution data
         machine = SfnStateMachine(
             self,
             "state-machine",
@@ -100,6 +104,11 @@ class Workflow(Construct):
                 level="ALL", include_execution_data=True, log_destination=log_streams_arn(logs)
             ),
             tracing_configuration=SfnStateMachineTracingConfiguration(enabled=True),
+            encryption_configuration=SfnStateMachineEncryptionConfiguration(
+                type="CUSTOMER_MANAGED_KMS_KEY", kms_key_id=key, kms_data_key_reuse_period_seconds=300
+            )
+            if key
+            else None,
             depends_on=[self.role.policy],  # the log-destination check runs at create time with the role's policy
         )
         self.state_machine_arn: str = machine.arn
@@ -120,6 +129,15 @@ class Workflow(Construct):
                 resources=[self._ctx.arn("states", f"execution:{self.state_machine_name}:*")],
             ),
         )
+        self._grant_data_key(role)
+
+    def _grant_data_key(self, role: Role) -> None:
+        """Executions' input and output are encrypted under the environment's key: whoever starts or describes one
+        (and the machine's role) needs the key for this machine's encryption context."""
+        if self._ctx.key:
+            self._ctx.key.grant_encryption_context(
+                role, "StateMachineData", "aws:states:stateMachineArn", [self._machine_arn]
+            )
 
     def grant_task_callbacks(self, role: Role) -> None:
         """The task-token callbacks. These actions have no resource-level permissions (the token scopes them)."""

@@ -21,6 +21,7 @@ from modules.cache import Cache
 from modules.compute import Compute
 from modules.context import StackContext
 from modules.database import Database
+from modules.keys import DataKey
 from modules.network import Network
 from modules.notifications import Notifications
 from modules.secrets import Secrets
@@ -60,6 +61,8 @@ class VideoPipelineStack(TerraformStack):
             log_retention_days=settings.log_retention_days,
             protected=settings.protect_stateful,
         )
+        if settings.security.customer_managed_key:
+            ctx = ctx.with_key(DataKey(self, "encryption", ctx=ctx))
 
         network = Network(self, "network", ctx=ctx, settings=settings.network)
 

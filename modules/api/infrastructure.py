@@ -239,6 +239,7 @@ class Api(Construct):
                 }
             ),
             tracing_config=LambdaFunctionTracingConfig(mode="Active"),
+            kms_key_arn=ctx.encryption_key("lambda"),  # the environment variables at rest
             depends_on=[logs, self.function_role.policy],
         )
 
