@@ -16,7 +16,7 @@ from cdktf_cdktf_provider_aws.kms_key import KmsKey
 from cdktf_cdktf_provider_aws.kms_key_policy import KmsKeyPolicy
 from constructs import Construct
 
-from modules.iam import Role, Statement, policy_document, render
+from modules.iam import Condition, Role, Statement, policy_document, render
 
 if TYPE_CHECKING:
     from modules.context import StackContext
@@ -68,6 +68,8 @@ class DataKey(Construct):
         self.arn: str = key.arn
         self._services: list[str] = []
         self._log_groups: list[str] = []
+        self._roles: list[Statement] = []
+        self._log_delivery = False
         self._render()
 
     def for_service(self, service: str) -> str:
@@ -86,17 +88,26 @@ class DataKey(Construct):
         self._render()
         return self.arn
 
-    def grant_encryption_context(self, role: Role, sid: str, variable: str, values: list[str]) -> None:
-        """Decrypt and generate data keys for one encryption context only, through whichever service asks (the role
-        still passes the key policy through `for_service`)."""
-        role.add(
+    def grant(self, role: Role, sid: str, actions: list[str], context: Condition) -> None:
+        """`role` may use the key for one encryption context: a statement in the role's policy and the same one for
+        the role in the key policy. Not through `kms:ViaService`: Step Functions calls KMS with its role's credentials
+        in ways that condition does not match (AWS: it can stop executions from starting)."""
+        role.add(Statement(sid=sid, actions=actions, resources=[self.arn], conditions=[context]))
+        self._roles.append(
             Statement(
-                sid=sid,
-                actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                resources=[self.arn],
-                conditions=[("StringEquals", f"kms:EncryptionContext:{variable}", values)],
+                sid=f"{sid}Role{len(self._roles) + 1}",
+                actions=actions,
+                principals={"AWS": [role.arn]},
+                conditions=[context],
             )
         )
+        self._render()
+
+    def allow_log_delivery(self) -> None:
+        """CloudWatch Logs' delivery service decrypts what Step Functions logs with execution data (AWS's documented
+        statement for a state machine under a customer-managed key)."""
+        self._log_delivery = True
+        self._render()
 
     def _render(self) -> None:
         ctx = self._ctx
@@ -121,6 +132,15 @@ class DataKey(Construct):
                     actions=LOGS_USE,
                     principals={"Service": [f"logs.{ctx.region}.amazonaws.com"]},
                     conditions=[("ArnEquals", "kms:EncryptionContext:aws:logs:arn", self._log_groups)],
+                )
+            )
+        statements += self._roles
+        if self._log_delivery:
+            statements.append(
+                Statement(
+                    sid="LogDeliveryDecrypts",
+                    actions=["kms:Decrypt"],
+                    principals={"Service": ["delivery.logs.amazonaws.com"]},
                 )
             )
         render(self._document, statements)

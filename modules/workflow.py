@@ -92,7 +92,16 @@ class Workflow(Construct):
             ),
         )
         key = ctx.encryption_key("states")
-        self._grant_data_key(self.role)  # the machine's own role reads and writes execution data
+        if ctx.key:
+            # The machine's role reads and writes execution data, and encrypts what it logs with execution data.
+            self._grant_data_key(self.role, ["kms:Decrypt", "kms:GenerateDataKey"])
+            ctx.key.grant(
+                self.role,
+                "LogExecutionData",
+                ["kms:GenerateDataKey"],
+                ("StringLike", "kms:EncryptionContext:SourceArn", [ctx.arn("logs", "*")]),
+            )
+            ctx.key.allow_log_delivery()
         machine = SfnStateMachine(
             self,
             "state-machine",
@@ -129,15 +138,14 @@ class Workflow(Construct):
                 resources=[self._ctx.arn("states", f"execution:{self.state_machine_name}:*")],
             ),
         )
-        self._grant_data_key(role)
+        # DescribeExecution decrypts the execution's input and output (StartExecution needs no key permission).
+        self._grant_data_key(role, ["kms:Decrypt"])
 
-    def _grant_data_key(self, role: Role) -> None:
-        """Executions' input and output are encrypted under the environment's key: whoever starts or describes one
-        (and the machine's role) needs the key for this machine's encryption context."""
+    def _grant_data_key(self, role: Role, actions: list[str]) -> None:
+        """Executions' data is encrypted under the environment's key, in this machine's encryption context."""
         if self._ctx.key:
-            self._ctx.key.grant_encryption_context(
-                role, "StateMachineData", "aws:states:stateMachineArn", [self._machine_arn]
-            )
+            context = ("StringEquals", "kms:EncryptionContext:aws:states:stateMachineArn", [self._machine_arn])
+            self._ctx.key.grant(role, "StateMachineData", actions, context)
 
     def grant_task_callbacks(self, role: Role) -> None:
         """The task-token callbacks. These actions have no resource-level permissions (the token scopes them)."""

@@ -178,7 +178,8 @@ def test_lambda_function(stacks, environments, suffix):
 def test_lambda_role_only_starts_and_reads_executions_of_its_state_machine(stacks, environments, suffix):
     stack = stacks[suffix]
     statements = role_statements(stack, f"video-api-handler-{suffix}")
-    assert set(statements) == {"StartExecutions", "DescribeExecutions", "Logs", "Tracing"}
+    keyed = {"StateMachineData"} if environments[suffix].security.customer_managed_key else set()  # tests/test_keys.py
+    assert set(statements) == {"StartExecutions", "DescribeExecutions", "Logs", "Tracing", *keyed}
     machine = find(stack, "aws_sfn_state_machine", name=f"video-processing-workflow-{suffix}")
     # What the handler calls: StartExecution, and DescribeExecution of an execution it names (it never lists them).
     assert statements["StartExecutions"]["actions"] == ["states:StartExecution"]

@@ -59,7 +59,15 @@ def test_every_log_group_is_encrypted_with_the_key_and_the_key_names_exactly_the
 def test_the_account_uses_the_key_only_through_the_services_that_hold_data(stacks, environments, suffix):
     stack = stacks[suffix]
     statements = key_policy(stack, data_key(stack, suffix))
-    assert set(statements) == {"AccountAdministers", "UseThroughServices", "CloudWatchLogsForTheseGroups"}
+    assert set(statements) == {
+        "AccountAdministers",
+        "UseThroughServices",
+        "CloudWatchLogsForTheseGroups",
+        "LogDeliveryDecrypts",
+        "StateMachineDataRole1",
+        "LogExecutionDataRole2",
+        "StateMachineDataRole3",
+    }
     assert not USE_ACTIONS & set(statements["AccountAdministers"]["actions"])
     assert "kms:*" not in statements["AccountAdministers"]["actions"]
     via = statements["UseThroughServices"]
@@ -92,15 +100,41 @@ def test_every_data_store_and_the_workflow_and_function_use_the_key(stacks, envi
 
 @pytest.mark.parametrize("suffix", KEYED)
 def test_roles_that_touch_executions_may_use_the_key_for_this_machine_only(stacks, environments, suffix):
-    """The workflow's role writes execution data; the API's handler starts and describes executions."""
+    """The workflow's role writes execution data; the API's handler describes executions (decrypt only). Each grant
+    is in the role's policy and, for that role, in the key policy (not through kms:ViaService, which Step Functions'
+    calls do not match)."""
     stack = stacks[suffix]
     names = environments[suffix].names
+    key = data_key(stack, suffix)
     machine = arn(stack, "states", environments[suffix].region, f"stateMachine:{names.state_machine}")
-    for role in (names.role("sfn-workflow"), names.role("video-api-handler")):
-        statement = role_statements(stack, role)["StateMachineData"]
-        assert statement["actions"] == ["kms:Decrypt", "kms:GenerateDataKey"]
-        assert statement["resources"] == [reference_to(stack, data_key(stack, suffix), "arn")]
+    in_key_policy = [s for sid, s in key_policy(stack, key).items() if sid.startswith("StateMachineData")]
+    for role_name, actions in (
+        (names.role("sfn-workflow"), ["kms:Decrypt", "kms:GenerateDataKey"]),
+        (names.role("video-api-handler"), ["kms:Decrypt"]),
+    ):
+        statement = role_statements(stack, role_name)["StateMachineData"]
+        assert statement["actions"] == actions
+        assert statement["resources"] == [reference_to(stack, key, "arn")]
         assert condition(statement, "kms:EncryptionContext:aws:states:stateMachineArn") == [machine]
+        role_arn = reference_to(stack, find(stack, "aws_iam_role", name=role_name), "arn")
+        (granted,) = [s for s in in_key_policy if s["principals"] == [{"type": "AWS", "identifiers": [role_arn]}]]
+        assert granted["actions"] == actions and granted["condition"] == statement["condition"]
+    assert "kms:ViaService" not in json.dumps(in_key_policy)
+
+
+@pytest.mark.parametrize("suffix", KEYED)
+def test_log_delivery_may_decrypt_what_the_workflow_logs(stacks, environments, suffix):
+    stack = stacks[suffix]
+    statements = key_policy(stack, data_key(stack, suffix))
+    assert statements["LogDeliveryDecrypts"]["principals"] == [
+        {"type": "Service", "identifiers": ["delivery.logs.amazonaws.com"]}
+    ]
+    assert statements["LogDeliveryDecrypts"]["actions"] == ["kms:Decrypt"]
+    logging = role_statements(stack, environments[suffix].names.role("sfn-workflow"))["LogExecutionData"]
+    assert logging["actions"] == ["kms:GenerateDataKey"]
+    assert condition(logging, "kms:EncryptionContext:SourceArn") == [
+        arn(stack, "logs", environments[suffix].region, "*")
+    ]
 
 
 def test_the_key_is_protected_where_data_is(stacks):

@@ -153,7 +153,7 @@ BAD_INPUT = {
     "4-environments-empty": ({"ENVIRONMENTS": ""}, "ENVIRONMENTS = '': selects no environment"),
     "5-suffix-newline": ({"ENVIRONMENT_SUFFIX": "pr1\n"}, "invalid environment suffix 'pr1\\n': lowercase letters"),
     "5-suffix-case": ({"ENVIRONMENT_SUFFIX": "PR-1"}, "invalid environment suffix 'PR-1': lowercase letters"),
-    "5-suffix-length": ({"ENVIRONMENT_SUFFIX": "a" * 35}, "at most 34 characters"),
+    "5-suffix-length": ({"ENVIRONMENT_SUFFIX": "a" * 31}, "at most 30 characters"),
     "5-state-bucket-ip": (
         {"TF_STATE_BUCKET": "192.168.1.1"},
         "TF_STATE_BUCKET = '192.168.1.1': S3 bucket name must not be formatted as an IP address",

@@ -408,7 +408,7 @@ def test_adhoc_profile_may_not_be_protected(profile):
 # Strict values
 # --------------------------------------------------------------------------------------------------------------------
 def test_max_suffix_length_comes_from_the_tightest_limit():
-    assert 40 - len("redis-") == MAX_SUFFIX_LENGTH
+    assert 40 - len("redis-app-") == MAX_SUFFIX_LENGTH
     longest = "a" * MAX_SUFFIX_LENGTH
     assert validate_suffix(longest) == longest
     for template, (limit, _) in TEMPLATES.items():
