@@ -56,7 +56,7 @@ class DataKey(Construct):
         key = KmsKey(
             self,
             "key",
-            description=f"Data at rest of {names.stack}: logs, EFS, Redis, RDS, Step Functions, Lambda",
+            description=f"Logs, EFS, Redis, RDS, Step Functions and Lambda data of {names.stack}",
             enable_key_rotation=True,
             deletion_window_in_days=30,
         )

@@ -102,6 +102,7 @@ CLI_SUFFIX = "cli1"
 SUFFIXES = ("dev", ADHOC, "staging", "prod")
 MULTI_AZ = {"dev": False, ADHOC: False, "staging": True, "prod": True, CLI_SUFFIX: False}
 STAGE = "prod"  # API Gateway stage name in every environment
+WAF = ("staging", "prod")  # security.waf (dev's profile opts out: cost)
 # Files the cdktf CLI needs to synthesize (copied into a scratch project, see CdktfCli).
 CLI_PROJECT_FILES = (
     "cdktf.json",
@@ -880,6 +881,63 @@ def check_lambda(e2e: E2E, d: Deployment) -> None:
     assert f":{d.rest_api_id}/{STAGE}/" in source_arn, invoke[0]
 
 
+def check_encryption(e2e: E2E, d: Deployment) -> None:
+    """Every log group and data store under the environment's key (security.customer_managed_key, on everywhere)."""
+    out = d.outputs()
+    key_arn = e2e.aws("kms").describe_key(KeyId=f"alias/data-{d.suffix}")["KeyMetadata"]["Arn"]
+    groups = [
+        g
+        for page in e2e.aws("logs").get_paginator("describe_log_groups").paginate()
+        for g in page["logGroups"]
+        if re.search(rf"-{re.escape(d.suffix)}(/|$)", g["logGroupName"])
+        or g["logGroupName"].startswith(f"API-Gateway-Execution-Logs_{d.rest_api_id}/")
+    ]
+    assert len(groups) >= 10
+    assert {g["logGroupName"]: g.get("kmsKeyId") for g in groups} == {g["logGroupName"]: key_arn for g in groups}
+    (db,) = e2e.aws("rds").describe_db_instances(DBInstanceIdentifier=f"rds-postgresql-{d.suffix}")["DBInstances"]
+    assert db["KmsKeyId"] == key_arn
+    (file_system,) = e2e.aws("efs").describe_file_systems(FileSystemId=out["efs_file_system_id"])["FileSystems"]
+    assert file_system["KmsKeyId"] == key_arn
+    (group,) = e2e.aws("elasticache").describe_replication_groups(ReplicationGroupId=f"redis-{d.suffix}")[
+        "ReplicationGroups"
+    ]
+    assert group["KmsKeyId"] == key_arn
+    machine = e2e.aws("stepfunctions").describe_state_machine(stateMachineArn=out["state_machine_arn"])
+    assert machine["encryptionConfiguration"]["type"] == "CUSTOMER_MANAGED_KMS_KEY"
+    assert machine["encryptionConfiguration"]["kmsKeyId"] == key_arn
+    function = e2e.aws("lambda").get_function(FunctionName=out["api_function_name"])["Configuration"]
+    assert function["KMSKeyArn"] == key_arn
+
+
+def check_redis_users(e2e: E2E, d: Deployment) -> None:
+    """RBAC: the group's users are an IAM-authenticated app user and a disabled default user; no password."""
+    elasticache = e2e.aws("elasticache")
+    (group,) = elasticache.describe_replication_groups(ReplicationGroupId=f"redis-{d.suffix}")["ReplicationGroups"]
+    assert group["UserGroupIds"] == [f"redis-{d.suffix}"]
+    (users_group,) = elasticache.describe_user_groups(UserGroupId=f"redis-{d.suffix}")["UserGroups"]
+    assert sorted(users_group["UserIds"]) == [f"redis-app-{d.suffix}", f"redis-off-{d.suffix}"]
+    users = {u["UserId"]: u for u in elasticache.describe_users()["Users"] if u["UserId"] in users_group["UserIds"]}
+    app, off = users[f"redis-app-{d.suffix}"], users[f"redis-off-{d.suffix}"]
+    assert app["UserName"] == app["UserId"] and app["Authentication"]["Type"] == "iam"
+    assert off["UserName"] == "default" and off["AccessString"].startswith("off ")
+    assert off["Authentication"]["Type"] == "no-password"
+
+
+def check_firewall(e2e: E2E, d: Deployment) -> None:
+    """staging and prod: the web ACL guards the stage and logs to its group (security.waf)."""
+    if d.suffix not in WAF:
+        return
+    wafv2 = e2e.aws("wafv2")
+    stage_arn = f"arn:aws:apigateway:{REGION}::/restapis/{d.rest_api_id}/stages/{STAGE}"
+    acl = wafv2.get_web_acl_for_resource(ResourceArn=stage_arn)["WebACL"]
+    assert acl["Name"] == f"video-metadata-acl-{d.suffix}"
+    assert {r["Name"] for r in acl["Rules"]} >= {"AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"}
+    logging = wafv2.get_logging_configuration(ResourceArn=acl["ARN"])["LoggingConfiguration"]
+    assert [arn.rsplit(":", 1)[-1] for arn in logging["LogDestinationConfigs"]] == [
+        f"aws-waf-logs-video-metadata-api-{d.suffix}"
+    ]
+
+
 CHECKS = (
     check_vpc,
     check_ecs,
@@ -891,6 +949,9 @@ CHECKS = (
     check_state_machine,
     check_api,
     check_lambda,
+    check_encryption,
+    check_redis_users,
+    check_firewall,
 )
 CHECK_IDS = [c.__name__.removeprefix("check_") for c in CHECKS]
 
@@ -954,6 +1015,16 @@ def leftovers(e2e: E2E, suffix: str, rest_api_ids: list[str]) -> list[str]:
         if c["CacheClusterId"].startswith(f"redis-{suffix}-")
     ]
     found += [
+        f"cache user {u['UserId']}"
+        for u in elasticache.describe_users()["Users"]
+        if u["UserId"] in (f"redis-app-{suffix}", f"redis-off-{suffix}")
+    ]
+    found += [
+        f"cache user group {g['UserGroupId']}"
+        for g in elasticache.describe_user_groups()["UserGroups"]
+        if g["UserGroupId"] == f"redis-{suffix}"
+    ]
+    found += [
         f"cache subnet group {g['CacheSubnetGroupName']}"
         for g in elasticache.describe_cache_subnet_groups()["CacheSubnetGroups"]
         if ending.search(g["CacheSubnetGroupName"])
@@ -1011,6 +1082,12 @@ def leftovers(e2e: E2E, suffix: str, rest_api_ids: list[str]) -> list[str]:
         f"usage plan {p['name']}"
         for p in apigateway.get_usage_plans(limit=500)["items"]
         if p["name"] == f"video-metadata-plan-{suffix}"
+    ]
+
+    found += [
+        f"web ACL {a['Name']}"
+        for a in e2e.aws("wafv2").list_web_acls(Scope="REGIONAL")["WebACLs"]
+        if a["Name"] == f"video-metadata-acl-{suffix}"
     ]
 
     groups = [
