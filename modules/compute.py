@@ -2,7 +2,14 @@
 
 The container reads its database credentials from the RDS-managed secret at start (ECS secrets), so
 no secret value is ever in the task definition; the EFS volume is mounted through the access point
-with TLS and IAM authorization."""
+with TLS and IAM authorization. Redis takes no password: the task role signs an IAM token for
+REDIS_USER (modules/cache.py says how).
+
+The container is locked down (FSBP ECS.5 and beyond): a read-only root file system, the EFS access point's
+POSIX user (uid:gid 1000:1000) instead of root, and no Linux capability at all. It may write to the EFS mount and to
+/tmp, a bind mount on the task's ephemeral storage (Fargate has no tmpfs). Fargate creates such a mount owned by root,
+mode 0755, unless the image declares `VOLUME ["/tmp"]` over a /tmp it owns or opens (1777): an image that needs /tmp
+declares it; the shipped job writes under the EFS mount only."""
 
 from __future__ import annotations
 
@@ -14,20 +21,27 @@ from cdktf_cdktf_provider_aws.ecs_cluster_capacity_providers import (
     EcsClusterCapacityProviders,
     EcsClusterCapacityProvidersDefaultCapacityProviderStrategy,
 )
-from cdktf_cdktf_provider_aws.ecs_task_definition import EcsTaskDefinition, EcsTaskDefinitionRuntimePlatform
+from cdktf_cdktf_provider_aws.ecs_task_definition import (
+    EcsTaskDefinition,
+    EcsTaskDefinitionRuntimePlatform,
+    EcsTaskDefinitionVolume,
+)
 from constructs import Construct
 
 from config.settings import ComputeSettings
 from modules.cache import Cache
 from modules.context import StackContext
 from modules.database import Database
-from modules.iam import Role, Statement
+from modules.iam import Role, Statement, source_conditions
 from modules.network import Connections, Network
-from modules.storage import Storage
+from modules.storage import POSIX_UID, Storage
 
 CONTAINER_NAME = "video-processor"
 EFS_VOLUME = "efs-storage"
 EFS_MOUNT_PATH = "/mnt/efs"
+SCRATCH_VOLUME = "scratch"  # a volume without configuration: on Fargate, a bind mount on the task's ephemeral storage
+SCRATCH_PATH = "/tmp"  # noqa: S108  (a path inside the container, on its own volume)
+CONTAINER_USER = f"{POSIX_UID}:{POSIX_UID}"  # the EFS access point's POSIX user: files on the mount stay its own
 
 
 class Compute(Construct):
@@ -80,16 +94,23 @@ class Compute(Construct):
         )
         logs = ctx.log_group(self, "logs", name=f"/ecs/{names('video-processing')}")
 
+        # ECS may assume either role for this account's tasks in this region only. The ECS docs give this condition
+        # for the task role (one cluster's ARN is not supported as the source: `arn:...:ecs:<region>:<account>:*`);
+        # the execution role has the same principal and is assumed when the same task starts.
+        from_ecs = source_conditions(ctx.account_id, ctx.arn("ecs", "*"))
         # Execution role: pull the image, write logs, and read exactly the secret the container uses.
         self.execution_role = Role(
             self,
             "execution-role",
             name=names.role("ecs-task-execution"),
             service="ecs-tasks.amazonaws.com",
+            trust_conditions=from_ecs,
             managed_policies=[ctx.managed_policy("service-role/AmazonECSTaskExecutionRolePolicy")],
         )
         database.grant_read_credentials(self.execution_role)
-        self.task_role = Role(self, "task-role", name=names.role("ecs-task"), service="ecs-tasks.amazonaws.com")
+        self.task_role = Role(
+            self, "task-role", name=names.role("ecs-task"), service="ecs-tasks.amazonaws.com", trust_conditions=from_ecs
+        )
         task = EcsTaskDefinition(
             self,
             "task",
@@ -104,7 +125,7 @@ class Compute(Construct):
             execution_role_arn=self.execution_role.arn,
             task_role_arn=self.task_role.arn,
             container_definitions=json.dumps(container_definitions(settings, ctx, database, cache, logs.name)),
-            volume=[storage.task_volume(EFS_VOLUME)],
+            volume=[storage.task_volume(EFS_VOLUME), EcsTaskDefinitionVolume(name=SCRATCH_VOLUME)],
             # A change registers a new revision and keeps the old one ACTIVE: a retry in flight (the workflow names the
             # revision it started with) would otherwise run an INACTIVE revision and fail.
             skip_destroy=True,
@@ -157,6 +178,10 @@ def container_definitions(
             **({"command": [literal(item) for item in settings.command]} if settings.command else {}),
             "essential": True,
             "privileged": False,
+            # Locked down: nothing but the two mounts below is writable, no root, no capability.
+            "readonlyRootFilesystem": True,
+            "user": CONTAINER_USER,
+            "linuxParameters": {"capabilities": {"drop": ["ALL"]}},
             "logConfiguration": {
                 "logDriver": "awslogs",
                 "options": {
@@ -167,7 +192,8 @@ def container_definitions(
             },
             # Plain values only: the database host is an address, not a secret. The workflow adds VIDEO_ID per run.
             # Both stores refuse plain-text clients: Redis has transit encryption (REDIS_URL's rediss:// scheme), the
-            # database rds.force_ssl (PGSSLMODE, read by libpq and most PostgreSQL drivers).
+            # database rds.force_ssl (PGSSLMODE, read by libpq and most PostgreSQL drivers). Redis admits REDIS_USER
+            # with an IAM token the task role signs for REDIS_REPLICATION_GROUP_ID (REDIS_AUTH=iam; modules/cache.py).
             "environment": [
                 {"name": "ENVIRONMENT", "value": ctx.environment},
                 {"name": "REGION", "value": region},
@@ -175,6 +201,9 @@ def container_definitions(
                 {"name": "REDIS_PORT", "value": str(cache.port)},
                 {"name": "REDIS_TLS", "value": "true"},
                 {"name": "REDIS_URL", "value": f"rediss://{cache.primary_endpoint}:{cache.port}"},
+                {"name": "REDIS_USER", "value": cache.user_name},
+                {"name": "REDIS_AUTH", "value": "iam"},
+                {"name": "REDIS_REPLICATION_GROUP_ID", "value": cache.replication_group_id},
                 {"name": "DB_HOST", "value": database.address},
                 {"name": "DB_PORT", "value": str(database.port)},
                 {"name": "DB_NAME", "value": database.name},
@@ -185,6 +214,9 @@ def container_definitions(
                 {"name": "DB_USERNAME", "valueFrom": database.credentials_field("username")},
                 {"name": "DB_PASSWORD", "valueFrom": database.credentials_field("password")},
             ],
-            "mountPoints": [{"sourceVolume": EFS_VOLUME, "containerPath": EFS_MOUNT_PATH, "readOnly": False}],
+            "mountPoints": [
+                {"sourceVolume": EFS_VOLUME, "containerPath": EFS_MOUNT_PATH, "readOnly": False},
+                {"sourceVolume": SCRATCH_VOLUME, "containerPath": SCRATCH_PATH, "readOnly": False},
+            ],
         }
     ]

@@ -10,7 +10,7 @@ from constructs import Construct
 
 from config.settings import DatabaseSettings
 from modules.context import StackContext
-from modules.iam import Role, Statement
+from modules.iam import Role, Statement, source_conditions
 from modules.network import Connections, HasConnections, Network
 
 DATABASE_NAME = "videometadata"
@@ -67,6 +67,8 @@ class Database(Construct):
                 "monitoring-role",
                 name=names.role("rds-monitoring"),
                 service="monitoring.rds.amazonaws.com",
+                # This instance only, its ARN built from the identifier: the instance needs the role to exist first.
+                trust_conditions=source_conditions(ctx.account_id, ctx.arn("rds", f"db:{names.rds}")),
                 managed_policies=[ctx.managed_policy("service-role/AmazonRDSEnhancedMonitoringRole")],
                 inline_policy=False,
             )

@@ -54,6 +54,16 @@ class Statement:
         )
 
 
+def source_conditions(account_id: str, source_arn: str) -> list[Condition]:
+    """A service role's cross-service confused-deputy conditions: the service may assume the role only on behalf of
+    a resource of `account_id` that matches `source_arn` (an ARN or an ARN pattern). Only for services that document
+    them: a service that sends no `aws:SourceArn` fails a positive condition on it, and cannot assume the role."""
+    return [
+        ("StringEquals", "aws:SourceAccount", [account_id]),
+        ("ArnLike", "aws:SourceArn", [source_arn]),
+    ]
+
+
 def policy_document(scope: Construct, id_: str, statements: Sequence[Statement] = ()) -> DataAwsIamPolicyDocument:
     document = DataAwsIamPolicyDocument(scope, id_)
     render(document, statements)

@@ -29,7 +29,7 @@ from constructs import Construct
 
 from config.settings import NetworkSettings
 from modules.context import StackContext, log_streams_arn
-from modules.iam import Role, Statement
+from modules.iam import Role, Statement, source_conditions
 
 # Subnet tiers in CIDR order: /24 number = tier index * az_count + az index (CDK's layout).
 TIERS = ("public", "private", "isolated")
@@ -202,7 +202,12 @@ class Network(Construct):
 
         flow_logs = ctx.log_group(self, "flow-logs", name=f"/aws/vpc/flow-logs/{names('vpc')}")
         flow_role = Role(
-            self, "flow-logs-role", name=names.role("vpc-flow-logs"), service="vpc-flow-logs.amazonaws.com"
+            self,
+            "flow-logs-role",
+            name=names.role("vpc-flow-logs"),
+            service="vpc-flow-logs.amazonaws.com",
+            # Any flow log of this account and region: the role exists before the flow log that names it.
+            trust_conditions=source_conditions(ctx.account_id, ctx.arn("ec2", "vpc-flow-log/*")),
         )
         flow_role.add(
             Statement(

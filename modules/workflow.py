@@ -15,7 +15,7 @@ from constructs import Construct
 
 from modules.compute import Compute
 from modules.context import StackContext, log_streams_arn
-from modules.iam import Placement, Role, Statement
+from modules.iam import Placement, Role, Statement, source_conditions
 from modules.notifications import Notifications
 
 TIMEOUT_SECONDS = 1800
@@ -44,10 +44,7 @@ class Workflow(Construct):
             "role",
             name=names.role("sfn-workflow"),
             service="states.amazonaws.com",
-            trust_conditions=[
-                ("StringEquals", "aws:SourceAccount", [ctx.account_id]),
-                ("ArnLike", "aws:SourceArn", [machine_arn]),
-            ],
+            trust_conditions=source_conditions(ctx.account_id, machine_arn),
             placement=Placement(
                 trust=(first_release, "trust"),
                 policy_document=(self, "policy-doc"),
@@ -146,15 +143,6 @@ class Workflow(Construct):
         if self._ctx.key:
             context = ("StringEquals", "kms:EncryptionContext:aws:states:stateMachineArn", [self._machine_arn])
             self._ctx.key.grant(role, "StateMachineData", actions, context)
-
-    def grant_task_callbacks(self, role: Role) -> None:
-        """The task-token callbacks. These actions have no resource-level permissions (the token scopes them)."""
-        role.add(
-            Statement(
-                sid="ReportToWorkflow",
-                actions=["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"],
-            )
-        )
 
 
 def definition(compute: Compute, notifications: Notifications, partition: str) -> dict[str, Any]:

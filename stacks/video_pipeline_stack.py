@@ -94,9 +94,10 @@ class VideoPipelineStack(TerraformStack):
         for store in (database, cache, storage):
             store.allow_from(compute)
         database.grant_connect(compute.task_role)
+        cache.grant_connect(compute.task_role)
         storage.grant_mount(compute.task_role)
+        # The workflow waits on the task (.sync): the task reports nothing back, so its role has no states:* action.
         workflow = Workflow(self, "workflow", ctx=ctx, compute=compute, notifications=notifications)
-        workflow.grant_task_callbacks(compute.task_role)
 
         # API: starts and follows the workflow. Its stage logs through the account stack's logging role.
         api = Api(self, "api", ctx=ctx, settings=settings.api, workflow=workflow, secrets=secrets)

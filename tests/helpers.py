@@ -130,6 +130,13 @@ def role_statements(stack: dict, role_name: str) -> dict[str, dict]:
     return by_sid
 
 
+def trust_conditions(stack: dict, role_name: str) -> dict[str, tuple[str, list[str]]]:
+    """The conditions of the one trust statement of the IAM role whose `name` is `role_name`: variable -> (test,
+    values)."""
+    [trust] = policy_statements(stack, find(stack, "aws_iam_role", name=role_name)["assume_role_policy"])
+    return {c["variable"]: (c["test"], c["values"]) for c in trust.get("condition", [])}
+
+
 def subnets(stack: dict, tier: str) -> list[dict]:
     """The subnets of one tier (`tags.Tier`: public, private, isolated), by their Name tag (AZ order)."""
     return sorted(find_all(stack, "aws_subnet", tags={"Tier": tier}), key=lambda s: s["tags"]["Name"])

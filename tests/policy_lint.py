@@ -26,6 +26,8 @@ SAMPLE_ARNS = {
     "aws_sfn_state_machine": "arn:aws:states:{r}:{a}:stateMachine:{n}",
     "aws_api_gateway_rest_api": "arn:aws:execute-api:{r}:{a}:{n}",
     "aws_lambda_function": "arn:aws:lambda:{r}:{a}:function:{n}",
+    "aws_elasticache_replication_group": "arn:aws:elasticache:{r}:{a}:replicationgroup:{n}",
+    "aws_elasticache_user": "arn:aws:elasticache:{r}:{a}:user:{n}",
 }
 
 

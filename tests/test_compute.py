@@ -1,10 +1,21 @@
 import json
+from pathlib import Path
 
 import pytest
 
 from modules.compute import literal
 from tests.conftest import ENVIRONMENTS, SUFFIXES
-from tests.helpers import address, arn, find, find_all, kms_key, reference_to, referenced, role_statements
+from tests.helpers import (
+    address,
+    arn,
+    find,
+    find_all,
+    kms_key,
+    reference_to,
+    referenced,
+    role_statements,
+    trust_conditions,
+)
 
 
 def container(stack: dict) -> dict:
@@ -34,8 +45,11 @@ def test_fargate_task_definition_shape(stacks, suffix):
     execution_role = find(stack, "aws_iam_role", name=f"ecs-task-execution-{suffix}")
     assert task["execution_role_arn"] == reference_to(stack, execution_role, "arn")
     assert task["task_role_arn"] == reference_to(stack, find(stack, "aws_iam_role", name=f"ecs-task-{suffix}"), "arn")
-    [volume] = task["volume"]
-    efs = volume["efs_volume_configuration"]
+    volumes = {volume["name"]: volume for volume in task["volume"]}
+    assert sorted(volumes) == ["efs-storage", "scratch"]
+    # No configuration: on Fargate, a bind mount on the task's ephemeral storage (Fargate has no tmpfs).
+    assert volumes["scratch"] == {"name": "scratch"}
+    efs = volumes["efs-storage"]["efs_volume_configuration"]
     assert efs["file_system_id"] == reference_to(stack, find(stack, "aws_efs_file_system"), "id")
     assert efs["transit_encryption"] == "ENABLED"
     assert efs["authorization_config"] == {
@@ -67,6 +81,14 @@ def test_container_definition_keeps_secrets_out_of_plain_environment(stacks, env
         # Both stores refuse plain-text clients (transit encryption; rds.force_ssl).
         "REDIS_TLS": "true",
         "REDIS_URL": f"rediss://{redis}:6379",
+        # What the client signs an IAM authentication token with: the user, for the replication group.
+        "REDIS_USER": reference_to(
+            stack, find(stack, "aws_elasticache_user", user_name=f"redis-app-{suffix}"), "user_name"
+        ),
+        "REDIS_AUTH": "iam",
+        "REDIS_REPLICATION_GROUP_ID": reference_to(
+            stack, find(stack, "aws_elasticache_replication_group"), "replication_group_id"
+        ),
         "DB_HOST": reference_to(stack, db, "address"),
         "DB_PORT": "5432",
         "DB_NAME": db["db_name"],
@@ -83,7 +105,8 @@ def test_container_is_not_privileged_logs_to_awslogs_and_mounts_efs(stacks, envi
     log = definition["logConfiguration"]
     assert log["logDriver"] == "awslogs" and log["options"]["awslogs-region"] == environments[suffix].region
     assert definition["mountPoints"] == [
-        {"sourceVolume": "efs-storage", "containerPath": "/mnt/efs", "readOnly": False}
+        {"sourceVolume": "efs-storage", "containerPath": "/mnt/efs", "readOnly": False},
+        {"sourceVolume": "scratch", "containerPath": "/tmp", "readOnly": False},  # noqa: S108  (the container's)
     ]
     group = referenced(stack, log["options"]["awslogs-group"], "name")
     assert group["name"] == f"/ecs/video-processing-{suffix}"
@@ -114,10 +137,10 @@ def test_execution_role_reads_exactly_the_db_secret(stacks, environments, suffix
 
 
 @pytest.mark.parametrize("suffix", SUFFIXES)
-def test_task_role_connects_to_db_mounts_efs_and_reports(stacks, environments, suffix):
+def test_task_role_connects_to_db_and_redis_and_mounts_efs(stacks, environments, suffix):
     stack = stacks[suffix]
     statements = role_statements(stack, f"ecs-task-{suffix}")
-    assert set(statements) == {"ConnectAsDbUser", "MountEfsThroughAccessPoint", "ReportToWorkflow"}
+    assert set(statements) == {"ConnectAsDbUser", "ConnectToRedis", "MountEfsThroughAccessPoint"}
     db_user = f"dbuser:{reference_to(stack, find(stack, 'aws_db_instance'), 'resource_id')}/postgres"
     assert statements["ConnectAsDbUser"]["resources"] == [arn(stack, "rds-db", environments[suffix].region, db_user)]
     efs = statements["MountEfsThroughAccessPoint"]
@@ -130,11 +153,10 @@ def test_task_role_connects_to_db_mounts_efs_and_reports(stacks, environments, s
             "values": [reference_to(stack, find(stack, "aws_efs_access_point"), "arn")],
         }
     ]
-    assert statements["ReportToWorkflow"]["actions"] == [
-        "states:SendTaskSuccess",
-        "states:SendTaskFailure",
-        "states:SendTaskHeartbeat",
-    ]
+    # The workflow waits on the task (ecs:runTask.sync): no task token comes back, so no states:SendTask* either.
+    actions = [action for statement in statements.values() for action in statement["actions"]]
+    assert not [action for action in actions if action.startswith("states:")]
+    assert all(statement.get("resources") not in (None, ["*"]) for statement in statements.values())
 
 
 @pytest.mark.parametrize("suffix", SUFFIXES)
@@ -198,3 +220,96 @@ def test_default_job_records_the_video_under_the_mount_and_exits(tmp_path):
         refused = run(bad)
         assert refused.returncode == 2 and "invalid VIDEO_ID" in refused.stderr, bad
     assert sorted(p.name for p in (tmp_path / "videos").iterdir()) == ["clip-42"]
+
+
+@pytest.mark.parametrize("suffix", SUFFIXES)
+def test_container_is_locked_down(stacks, suffix):
+    """FSBP ECS.5 and beyond: a read-only root file system, the EFS access point's POSIX user instead of root, no Linux
+    capability; it writes to its two mounts only."""
+    stack = stacks[suffix]
+    definition = container(stack)
+    assert definition["readonlyRootFilesystem"] is True
+    posix = find(stack, "aws_efs_access_point")["posix_user"]
+    assert definition["user"] == f"{posix['uid']}:{posix['gid']}" == "1000:1000"  # files on EFS stay its own
+    assert definition["linuxParameters"] == {"capabilities": {"drop": ["ALL"]}}  # and none added
+    assert definition["privileged"] is False
+    # Every writable path is a mount of a volume the task declares: the EFS mount and the scratch /tmp.
+    volumes = {volume["name"] for volume in find(stack, "aws_ecs_task_definition")["volume"]}
+    writable = {m["containerPath"]: m["sourceVolume"] for m in definition["mountPoints"] if not m["readOnly"]}
+    assert writable == {"/mnt/efs": "efs-storage", "/tmp": "scratch"}  # noqa: S108  (the container's /tmp)
+    assert set(writable.values()) == volumes
+
+
+# Runs argv in a private mount namespace where everything but the first argument (the EFS stand-in) is read-only, as
+# the uid:gid of the second argument, with no capability left: what the locked-down container allows.
+SANDBOX = r"""
+set -eu
+writable=$1 user=$2
+shift 2
+mount --make-rprivate /
+mount --bind "$writable" "$writable"
+findmnt -rno TARGET | while read -r target; do
+    [ "$target" = "$writable" ] || mount -o remount,bind,ro "$target" 2>/dev/null || true
+done
+exec setpriv --reuid="${user%:*}" --regid="${user#*:}" --clear-groups --inh-caps=-all --bounding-set=-all \
+    --no-new-privs -- "$@"
+"""
+
+
+def test_default_job_runs_as_the_locked_down_container(stacks, tmp_path):
+    """The shipped command under the container's constraints: its user, no capability, nothing writable but the EFS
+    mount (on Fargate even the scratch /tmp is root's unless the image declares it). It still records the video and
+    refuses a bad id."""
+    import os
+    import shutil
+    import subprocess
+    import tempfile
+
+    from modules.storage import POSIX_UID
+
+    if os.geteuid() != 0 or not (shutil.which("unshare") and shutil.which("setpriv")):
+        pytest.skip("needs root and util-linux's unshare and setpriv")
+    if subprocess.run(["unshare", "--mount", "true"], capture_output=True, check=False).returncode:
+        pytest.skip("mount namespaces are not permitted here")
+    definition = container(stacks[ENVIRONMENTS[0].suffix])
+    # The access point's root directory: owned by the POSIX user, mode 750. Under /tmp: the user must reach it.
+    efs = Path(tempfile.mkdtemp(prefix="efs-", dir="/tmp"))
+    try:
+        os.chown(efs, POSIX_UID, POSIX_UID)
+        efs.chmod(0o750)
+        command = ENVIRONMENTS[0].compute.command[0].replace("/mnt/efs", str(efs))
+
+        def run(*argv: str, video_id: str = "clip-7") -> subprocess.CompletedProcess[str]:
+            env = {"PATH": "/usr/bin:/bin", "VIDEO_ID": video_id, "ENVIRONMENT": "dev"}
+            sandbox = ["unshare", "--mount", "--", "/bin/sh", "-c", SANDBOX, "sandbox", str(efs), definition["user"]]
+            return subprocess.run(
+                [*sandbox, *argv], env=env, cwd="/", capture_output=True, text=True, timeout=30, check=False
+            )
+
+        # The sandbox holds: the user is the container's, and neither / nor /tmp takes a file.
+        probe = run("/bin/sh", "-c", 'id -u; id -g; touch /probe || touch /tmp/probe || echo "read-only"')
+        assert probe.stdout.split() == [str(POSIX_UID), str(POSIX_UID), "read-only"], probe.stderr
+        done = run(*ENVIRONMENTS[0].compute.entry_point, command)
+        assert done.returncode == 0, done.stderr
+        processed = efs / "videos" / "clip-7" / "processed"
+        assert processed.read_text().startswith("dev ")
+        assert (processed.stat().st_uid, processed.stat().st_gid) == (POSIX_UID, POSIX_UID)
+        refused = run(*ENVIRONMENTS[0].compute.entry_point, command, video_id="../etc")
+        assert refused.returncode == 2 and "invalid VIDEO_ID" in refused.stderr
+    finally:
+        shutil.rmtree(efs)
+
+
+@pytest.mark.parametrize("suffix, region", [(env.suffix, env.region) for env in ENVIRONMENTS])
+def test_both_task_roles_trust_ecs_for_this_accounts_tasks_only(stacks, suffix, region):
+    """ECS docs: the source may be any ECS resource of the account and region (one cluster is not supported)."""
+    stack = stacks[suffix]
+    expected = {
+        "aws:SourceAccount": (
+            "StringEquals",
+            [reference_to(stack, find(stack, "data.aws_caller_identity"), "account_id")],
+        ),
+        "aws:SourceArn": ("ArnLike", [arn(stack, "ecs", region, "*")]),
+    }
+    for role in (f"ecs-task-execution-{suffix}", f"ecs-task-{suffix}"):
+        assert trust_conditions(stack, role) == expected, role

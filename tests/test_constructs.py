@@ -168,3 +168,34 @@ def test_a_peer_without_a_label_cannot_be_named_in_a_rule(kit):
 
     with pytest.raises(ValueError, match="security group 'anon' has no label to name it in 'rds''s rules"):
         database.allow_from(Unlabeled())
+
+
+def test_cache_grant_connect_names_this_group_and_its_iam_user(kit):
+    """Owners grant: the role gets elasticache:Connect on the cache's replication group and IAM user, as the provider
+    reports their ARNs; a role the cache granted nothing gets nothing."""
+    from modules.cache import Cache
+    from modules.iam import Role, Statement
+    from modules.network import Network
+
+    bare_stack, ctx, dev, testing = kit
+    stack = bare_stack()
+    network = Network(stack, "network", ctx=ctx, settings=dev.network)
+    cache = Cache(stack, "cache", ctx=ctx, settings=dev.cache, network=network)
+    client = Role(stack, "client", name="client", service="ecs-tasks.amazonaws.com")
+    cache.grant_connect(client)
+    bystander = Role(stack, "bystander", name="bystander", service="ecs-tasks.amazonaws.com")
+    bystander.add(Statement(sid="Other", actions=["s3:GetObject"], resources=["arn:aws:s3:::b/*"]))
+    synthesized = synth(testing, stack, validate=True)
+    app_user = find(synthesized, "aws_elasticache_user", user_name="redis-app-t")
+    assert role_statements(synthesized, "client") == {
+        "ConnectToRedis": {
+            "sid": "ConnectToRedis",
+            "effect": "Allow",
+            "actions": ["elasticache:Connect"],
+            "resources": [
+                reference_to(synthesized, find(synthesized, "aws_elasticache_replication_group"), "arn"),
+                reference_to(synthesized, app_user, "arn"),
+            ],
+        }
+    }
+    assert list(role_statements(synthesized, "bystander")) == ["Other"]

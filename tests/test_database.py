@@ -4,7 +4,17 @@ import pytest
 from cdktf import Testing
 
 from tests.conftest import ENVIRONMENTS, SUFFIXES
-from tests.helpers import address, find, find_all, kms_key, policy_statements, reference_to, subnets
+from tests.helpers import (
+    address,
+    arn,
+    find,
+    find_all,
+    kms_key,
+    policy_statements,
+    reference_to,
+    subnets,
+    trust_conditions,
+)
 
 
 @pytest.mark.parametrize("suffix", SUFFIXES)
@@ -127,6 +137,16 @@ def test_monitoring_role_trusts_rds_monitoring_only(stacks):
     [trust] = policy_statements(stack, role["assume_role_policy"])
     assert trust["actions"] == ["sts:AssumeRole"]
     assert trust["principals"] == [{"type": "Service", "identifiers": ["monitoring.rds.amazonaws.com"]}]
+    # For this instance only (RDS docs): its ARN is built from the identifier, since the role must exist first.
+    db = find(stack, "aws_db_instance")
+    assert trust_conditions(stack, role["name"]) == {
+        "aws:SourceAccount": (
+            "StringEquals",
+            [reference_to(stack, find(stack, "data.aws_caller_identity"), "account_id")],
+        ),
+        "aws:SourceArn": ("ArnLike", [arn(stack, "rds", monitored.region, f"db:{db['identifier']}")]),
+    }
+    assert db["identifier"] == f"rds-postgresql-{monitored.suffix}"
 
 
 @pytest.mark.parametrize("suffix", SUFFIXES)

@@ -4,7 +4,7 @@ import pytest
 from cdktf import Testing
 
 from tests.conftest import ENVIRONMENTS, SUFFIXES
-from tests.helpers import find, find_all, reference_to, referenced, subnets
+from tests.helpers import arn, find, find_all, reference_to, referenced, subnets, trust_conditions
 
 TIERS = ("public", "private", "isolated")
 
@@ -158,3 +158,16 @@ def test_flow_logs_to_cloudwatch_with_retention(stacks, suffix, days):
     assert flow["iam_role_arn"] == reference_to(
         stack, find(stack, "aws_iam_role", name=f"vpc-flow-logs-{suffix}"), "arn"
     )
+
+
+@pytest.mark.parametrize("suffix, region", [(env.suffix, env.region) for env in ENVIRONMENTS])
+def test_flow_logs_role_trusts_this_accounts_flow_logs_only(stacks, suffix, region):
+    """The role exists before the flow log that names it: any flow log of this account and region (VPC docs)."""
+    stack = stacks[suffix]
+    assert trust_conditions(stack, f"vpc-flow-logs-{suffix}") == {
+        "aws:SourceAccount": (
+            "StringEquals",
+            [reference_to(stack, find(stack, "data.aws_caller_identity"), "account_id")],
+        ),
+        "aws:SourceArn": ("ArnLike", [arn(stack, "ec2", region, "vpc-flow-log/*")]),
+    }

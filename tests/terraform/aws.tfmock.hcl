@@ -66,6 +66,14 @@ mock_resource "aws_elasticache_replication_group" {
   }
 }
 
+mock_resource "aws_elasticache_user" {
+  defaults = { arn = "arn:aws:elasticache:ap-northeast-1:123456789012:user:redis-app-mock" }
+}
+
+mock_resource "aws_elasticache_user_group" {
+  defaults = { id = "redis-mock" } # the provider's id is the user group id
+}
+
 mock_resource "aws_iam_role" {
   defaults = { arn = "arn:aws:iam::123456789012:role/mock-role" }
 }

@@ -99,18 +99,45 @@ run "wiring" {
       for variable in jsondecode(aws_ecs_task_definition.compute_task_EC0E96B6.container_definitions)[0].environment :
       variable.name => variable.value
       } == {
-      ENVIRONMENT    = trimprefix(aws_ecs_cluster.compute_cluster_E15A6318.name, "video-processing-")
-      REGION         = jsondecode(aws_ecs_task_definition.compute_task_EC0E96B6.container_definitions)[0].logConfiguration.options["awslogs-region"]
-      REDIS_ENDPOINT = output.redis_primary_endpoint
-      REDIS_PORT     = tostring(aws_elasticache_replication_group.cache_redis_F9D2CAF5.port)
-      REDIS_TLS      = "true"
-      REDIS_URL      = "rediss://${output.redis_primary_endpoint}:${aws_elasticache_replication_group.cache_redis_F9D2CAF5.port}"
-      DB_HOST        = output.rds_endpoint
-      DB_PORT        = tostring(aws_db_instance.database_instance_D7FC2283.port)
-      DB_NAME        = aws_db_instance.database_instance_D7FC2283.db_name
-      PGSSLMODE      = "require"
+      ENVIRONMENT                = trimprefix(aws_ecs_cluster.compute_cluster_E15A6318.name, "video-processing-")
+      REGION                     = jsondecode(aws_ecs_task_definition.compute_task_EC0E96B6.container_definitions)[0].logConfiguration.options["awslogs-region"]
+      REDIS_ENDPOINT             = output.redis_primary_endpoint
+      REDIS_PORT                 = tostring(aws_elasticache_replication_group.cache_redis_F9D2CAF5.port)
+      REDIS_TLS                  = "true"
+      REDIS_URL                  = "rediss://${output.redis_primary_endpoint}:${aws_elasticache_replication_group.cache_redis_F9D2CAF5.port}"
+      REDIS_USER                 = aws_elasticache_user.cache_app-user_A79268DA.user_name
+      REDIS_AUTH                 = "iam"
+      REDIS_REPLICATION_GROUP_ID = aws_elasticache_replication_group.cache_redis_F9D2CAF5.replication_group_id
+      DB_HOST                    = output.rds_endpoint
+      DB_PORT                    = tostring(aws_db_instance.database_instance_D7FC2283.port)
+      DB_NAME                    = aws_db_instance.database_instance_D7FC2283.db_name
+      PGSSLMODE                  = "require"
     }
-    error_message = "Container environment must carry the environment, region, Redis endpoint, port and TLS URL, and the database address, port, name and TLS mode (and nothing else)."
+    error_message = "Container environment must carry the environment, region, Redis endpoint, port, TLS URL and IAM user and group, and the database address, port, name and TLS mode (and nothing else)."
+  }
+
+  # --- Redis admits the IAM user the container signs in as, and the task role may connect as that user ---
+  assert {
+    condition = (one(aws_elasticache_replication_group.cache_redis_F9D2CAF5.user_group_ids) == aws_elasticache_user_group.cache_user-group_99C09024.id
+      && toset(aws_elasticache_user_group.cache_user-group_99C09024.user_ids) == toset([aws_elasticache_user.cache_app-user_A79268DA.user_id, aws_elasticache_user.cache_default-user_25F2A90A.user_id])
+    && aws_elasticache_user.cache_app-user_A79268DA.authentication_mode[0].type == "iam")
+    error_message = "Redis must admit its user group only: the IAM-authenticated app user and the disabled default."
+  }
+
+  assert {
+    condition = [
+      for statement in data.aws_iam_policy_document.compute_task-role-policy-doc_EA05DEB9.statement :
+      statement.resources if statement.sid == "ConnectToRedis"
+    ] == [toset([aws_elasticache_replication_group.cache_redis_F9D2CAF5.arn, aws_elasticache_user.cache_app-user_A79268DA.arn])]
+    error_message = "The task role must connect to exactly the stack's replication group as its app user."
+  }
+
+  # --- the container is locked down, as the EFS access point's POSIX user ---
+  assert {
+    condition = (jsondecode(aws_ecs_task_definition.compute_task_EC0E96B6.container_definitions)[0].user == "${aws_efs_access_point.storage_access-point_6DF311E5.posix_user[0].uid}:${aws_efs_access_point.storage_access-point_6DF311E5.posix_user[0].gid}"
+      && jsondecode(aws_ecs_task_definition.compute_task_EC0E96B6.container_definitions)[0].readonlyRootFilesystem
+    && jsondecode(aws_ecs_task_definition.compute_task_EC0E96B6.container_definitions)[0].linuxParameters.capabilities.drop == ["ALL"])
+    error_message = "The container must run as the access point's user, on a read-only root file system, with every capability dropped."
   }
 
   assert {
