@@ -43,7 +43,18 @@ class Secrets(Construct):
         # None: secrets use the AWS-managed aws/secretsmanager key.
         self.kms_key_arn: str | None = key.arn if key else None
 
-    def store_api_key(self, scope: Construct, id_: str, *, value: str) -> None:
+    def store_api_key(self, scope: Construct, id_: str, *, value: str, version: int) -> None:
         """Keep the API key's value in the API-key secret (the seed generated an unrelated one). The caller's
-        scope and id are the version's address: it was first deployed under the API."""
-        SecretsmanagerSecretVersion(scope, id_, secret_id=self._api_secret.id, secret_string=value)
+        scope and id are the version's address: it was first deployed under the API.
+
+        Write-only (`secret_string_wo`, Terraform >= 1.11): the value goes to Secrets Manager but never into the
+        state or the plan, so the state holds the key once (the API key's own `value`). Terraform cannot see a
+        write-only value change: a new `version` writes the value again (a new secret version; the old one
+        becomes AWSPREVIOUS)."""
+        SecretsmanagerSecretVersion(
+            scope,
+            id_,
+            secret_id=self._api_secret.id,
+            secret_string_wo=value,
+            secret_string_wo_version=version,
+        )

@@ -21,6 +21,7 @@ from modules.cache import Cache
 from modules.compute import Compute
 from modules.context import StackContext
 from modules.database import Database
+from modules.firewall import WebAcl
 from modules.keys import DataKey
 from modules.network import Network
 from modules.notifications import Notifications
@@ -101,6 +102,8 @@ class VideoPipelineStack(TerraformStack):
 
         # API: starts and follows the workflow. Its stage logs through the account stack's logging role.
         api = Api(self, "api", ctx=ctx, settings=settings.api, workflow=workflow, secrets=secrets)
+        if settings.security.waf:  # the web ACL owns its association: the API hands over its stage
+            WebAcl(self, "firewall", ctx=ctx, settings=settings.security).protect(api.stage_arn)
         self._forget_account_singletons()
 
         outputs(

@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 
 from config.naming import Names
-from tests.conftest import UNPROTECTED
+from tests.conftest import ENVIRONMENTS, UNPROTECTED
 from tests.helpers import find, find_all, policy_statements, reference_to, referenced, role_statements
 
 ACCOUNT, REGION = "123456789012", "ap-northeast-1"
@@ -142,6 +142,31 @@ def test_a_managed_policy_only_role_refuses_statements(kit):
     role = Role(bare_stack(), "managed", name="managed", service="x.amazonaws.com", inline_policy=False)
     with pytest.raises(ValueError, match="role managed has no inline policy"):
         role.add(Statement(actions=["s3:GetObject"]))
+
+
+def test_a_web_acl_protects_the_stage_it_is_given_and_owns_its_logging(kit):
+    """The web ACL's owner associates it (consumers hand over a stage ARN) and logs it to a group of its own."""
+    from modules.firewall import WebAcl
+
+    bare_stack, ctx, _, testing = kit
+    stack = bare_stack()
+    settings = next(env for env in ENVIRONMENTS if env.security.waf).security
+    acl = WebAcl(stack, "firewall", ctx=ctx, settings=settings)
+    stage = "arn:aws:apigateway:ap-northeast-1::/restapis/a1b2c3/stages/prod"
+    acl.protect(stage)
+    with pytest.raises(Exception, match="already a Construct with name 'association'"):
+        acl.protect(stage)  # one stage per web ACL
+    synthesized = synth(testing, stack, validate=True)
+    web_acl = find(synthesized, "aws_wafv2_web_acl", name="video-metadata-acl-t")
+    association = find(synthesized, "aws_wafv2_web_acl_association")
+    assert (association["resource_arn"], association["web_acl_arn"]) == (
+        stage,
+        reference_to(synthesized, web_acl, "arn"),
+    )
+    group = find(synthesized, "aws_cloudwatch_log_group", name="aws-waf-logs-video-metadata-api-t")
+    assert "kms_key_id" not in group  # no data key in this context: CloudWatch Logs' own encryption
+    logging = find(synthesized, "aws_wafv2_web_acl_logging_configuration")
+    assert logging["log_destination_configs"] == [reference_to(synthesized, group, "arn")]
 
 
 def test_a_client_group_has_no_port_to_open(kit):

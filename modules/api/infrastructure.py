@@ -1,7 +1,9 @@
 """REST API with a Lambda backend (`runtime/`): start processing, follow it, read metadata.
 
-Every method requires the API key; the key's value is kept in the Secrets module's API-key secret so
-consumers read it from Secrets Manager."""
+Every method requires the API key and has a request validator; POST /videos' body is checked against a JSON schema
+built from the handler's own rules (`runtime/routes.py`). The key's value is kept in the Secrets module's API-key
+secret so consumers read it from Secrets Manager; bumping `api.key_version` replaces the key and rewrites the
+secret in the same apply."""
 
 from __future__ import annotations
 
@@ -10,21 +12,25 @@ import json
 from pathlib import Path
 from typing import Any
 
-from cdktf import Fn
+from cdktf import DataResource, Fn, TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.api_gateway_api_key import ApiGatewayApiKey
 from cdktf_cdktf_provider_aws.api_gateway_deployment import ApiGatewayDeployment
+from cdktf_cdktf_provider_aws.api_gateway_gateway_response import ApiGatewayGatewayResponse
 from cdktf_cdktf_provider_aws.api_gateway_integration import ApiGatewayIntegration
 from cdktf_cdktf_provider_aws.api_gateway_method import ApiGatewayMethod
 from cdktf_cdktf_provider_aws.api_gateway_method_settings import (
     ApiGatewayMethodSettings,
     ApiGatewayMethodSettingsSettings,
 )
+from cdktf_cdktf_provider_aws.api_gateway_model import ApiGatewayModel
+from cdktf_cdktf_provider_aws.api_gateway_request_validator import ApiGatewayRequestValidator
 from cdktf_cdktf_provider_aws.api_gateway_resource import ApiGatewayResource
 from cdktf_cdktf_provider_aws.api_gateway_rest_api import ApiGatewayRestApi, ApiGatewayRestApiEndpointConfiguration
 from cdktf_cdktf_provider_aws.api_gateway_stage import ApiGatewayStage, ApiGatewayStageAccessLogSettings
 from cdktf_cdktf_provider_aws.api_gateway_usage_plan import (
     ApiGatewayUsagePlan,
     ApiGatewayUsagePlanApiStages,
+    ApiGatewayUsagePlanQuotaSettings,
     ApiGatewayUsagePlanThrottleSettings,
 )
 from cdktf_cdktf_provider_aws.api_gateway_usage_plan_key import ApiGatewayUsagePlanKey
@@ -64,6 +70,41 @@ ACCESS_LOG_FORMAT = json.dumps(
 )
 
 
+# The JSON schema (draft-04, the version API Gateway models use) of each handler function's request body, from the
+# handler's own rules in routes.py: API Gateway answers 400 before the function runs when a body breaks them. The
+# handler still checks everything, and what a schema cannot see (a duplicate key, a 21-digit number, 1 MiB).
+# Unknown fields are allowed: the handler ignores them.
+BODY_SCHEMAS: dict[str, dict[str, Any]] = {
+    "start_video": {
+        "$schema": "http://json-schema.org/draft-04/schema#",
+        "title": "StartVideo",
+        "type": "object",
+        "required": ["videoId"],
+        "properties": {
+            "videoId": {"type": "string", "pattern": f"^{routes.VIDEO_ID_PATTERN}$"},
+            "run": {"type": "integer", "minimum": 1, "maximum": routes.MAX_RUN},
+        },
+    },
+}
+# A model applies to the request content types it is mapped to; API Gateway skips body validation for any other,
+# and the handler parses every body as JSON whatever its Content-Type: `$default` covers the rest.
+BODY_CONTENT_TYPES = ("application/json", "$default")
+# What API Gateway answers for a body the model refuses: the handler's own 400 form, `{"error": ...}` (API Gateway's
+# default is `{"message": "Invalid request body"}`). A fixed text: the validator's own message would need escaping
+# that gateway response templates cannot do.
+BAD_REQUEST_BODY = {
+    "error": (
+        "request body must be a JSON object with a videoId and an optional run: "
+        f"{routes.VIDEO_ID_RULE}; {routes.RUN_RULE}"
+    )
+}
+# API Gateway's request validators: a method with a body schema checks body and parameters, the others parameters.
+VALIDATORS: dict[str, dict[str, Any]] = {
+    "body-and-parameters": {"validate_request_body": True, "validate_request_parameters": True},
+    "parameters": {"validate_request_body": False, "validate_request_parameters": True},
+}
+
+
 def _slug(path: str) -> str:
     """A construct-id fragment for an API path: `/videos/{videoId}` -> `-videos-videoId`."""
     return path.replace("/", "-").replace("{", "").replace("}", "")
@@ -98,11 +139,40 @@ class Api(Construct):
         api.add_override("lifecycle.create_before_destroy", True)  # a replacement API exists before the old one goes
         parents = {"": api.root_resource_id}
         # A deployment snapshots the routes: any change of their arguments (api_key_required, request parameters,
-        # the integration) or of what they point at must redeploy the stage. Literal arguments are hashed here (one
-        # dict per resource, the same dict the resource is built from); references go to Terraform as they are.
-        # Not the resources' whole objects: their refreshed attributes (null vs. {}) would redeploy on every plan.
+        # validators, body models and the answer to a refused body, the integration) or of what they point at must
+        # redeploy the stage. Literal arguments are hashed here (one dict per resource, the same dict the resource is
+        # built from); references go to Terraform as they are (a method's body models as content type, model name
+        # pairs, so the content types count too). Not the resources' whole objects: their refreshed attributes (null
+        # vs. {}) would redeploy on every plan.
         arguments: list[dict[str, object]] = []
         references: list[str] = []
+        validators: dict[str, ApiGatewayRequestValidator] = {}
+        for validator_name, validator_flags in VALIDATORS.items():
+            validator_args: dict[str, Any] = {"name": validator_name, **validator_flags}
+            validators[validator_name] = ApiGatewayRequestValidator(
+                self, f"validator-{validator_name}", rest_api_id=api.id, **validator_args
+            )
+            arguments.append(validator_args)
+            references.append(validators[validator_name].id)
+        models: dict[str, ApiGatewayModel] = {}
+        for action, schema in BODY_SCHEMAS.items():
+            model_args: dict[str, Any] = {
+                "name": schema["title"],
+                "content_type": "application/json",
+                "description": f"Request body of {action}",
+                "schema": json.dumps(schema, sort_keys=True),
+            }
+            models[action] = ApiGatewayModel(self, f"model-{schema['title']}", rest_api_id=api.id, **model_args)
+            arguments.append(model_args)
+            references.append(models[action].id)
+        bad_body_args: dict[str, Any] = {
+            "response_type": "BAD_REQUEST_BODY",
+            "status_code": "400",
+            "response_templates": {"application/json": json.dumps(BAD_REQUEST_BODY)},
+        }
+        bad_body = ApiGatewayGatewayResponse(self, "bad-request-body", rest_api_id=api.id, **bad_body_args)
+        arguments.append(bad_body_args)
+        references.append(bad_body.id)
         for path, http_method in routes.pairs():
             parent_path = ""
             for part in path.strip("/").split("/"):
@@ -128,8 +198,17 @@ class Api(Construct):
                 "api_key_required": True,
                 "request_parameters": parameters or None,
             }
+            model = models.get(routes.ROUTES[path][http_method])
+            validator = validators["body-and-parameters" if model else "parameters"]
+            body_models = dict.fromkeys(BODY_CONTENT_TYPES, model.name) if model else None
             method = ApiGatewayMethod(
-                self, f"method-{label}", rest_api_id=api.id, resource_id=parents[path], **method_args
+                self,
+                f"method-{label}",
+                rest_api_id=api.id,
+                resource_id=parents[path],
+                request_validator_id=validator.id,
+                request_models=body_models,
+                **method_args,
             )
             integration_args: dict[str, Any] = {"type": "AWS_PROXY", "integration_http_method": "POST"}
             integration = ApiGatewayIntegration(
@@ -142,7 +221,8 @@ class Api(Construct):
                 **integration_args,
             )
             arguments += [method_args, integration_args]
-            references += [method.id, integration.id, integration.uri]
+            references += [method.id, integration.id, integration.uri, validator.id]
+            references += [part for content_type, name in (body_models or {}).items() for part in (content_type, name)]
 
         deployment = ApiGatewayDeployment(
             self,
@@ -190,7 +270,21 @@ class Api(Construct):
             source_arn=f"{api.execution_arn}/{settings.stage_name}/*/*",
         )
 
-        key = ApiGatewayApiKey(self, "api-key", name=names("video-metadata-key"), enabled=True)
+        # Rotation: bumping api.key_version updates this marker, which replaces the key (API Gateway generates a new
+        # value); the new key joins the usage plan before the old one leaves it, and the secret gets the new value,
+        # all in one apply. Creating the marker (first apply) replaces nothing: only its updates do.
+        key_version = DataResource(self, "api-key-version", input={"key_version": settings.key_version})
+        key = ApiGatewayApiKey(
+            self,
+            "api-key",
+            name=names("video-metadata-key"),
+            enabled=True,
+            # The marker's address, bare: Terraform's JSON syntax refuses `${...}` here (cdktf's form for an object).
+            lifecycle=TerraformResourceLifecycle(
+                create_before_destroy=True,
+                replace_triggered_by=[f"{key_version.terraform_resource_type}.{key_version.friendly_unique_id}"],
+            ),
+        )
         plan = ApiGatewayUsagePlan(
             self,
             "usage-plan",
@@ -199,12 +293,21 @@ class Api(Construct):
             throttle_settings=ApiGatewayUsagePlanThrottleSettings(
                 rate_limit=settings.throttle_rate_limit, burst_limit=settings.throttle_burst_limit
             ),
+            quota_settings=ApiGatewayUsagePlanQuotaSettings(limit=settings.quota_per_day, period="DAY"),
         )
-        ApiGatewayUsagePlanKey(self, "usage-plan-key", key_id=key.id, key_type="API_KEY", usage_plan_id=plan.id)
+        ApiGatewayUsagePlanKey(
+            self,
+            "usage-plan-key",
+            key_id=key.id,
+            key_type="API_KEY",
+            usage_plan_id=plan.id,
+            lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
+        )
         # Consumers read the key from Secrets Manager instead of the API Gateway console.
-        secrets.store_api_key(self, "api-secret-value", value=key.value)
+        secrets.store_api_key(self, "api-secret-value", value=key.value, version=settings.key_version)
 
         self.url: str = stage.invoke_url
+        self.stage_arn: str = stage.arn  # what a web ACL protects (WebAcl.protect)
         self.api_key_id: str = key.id
         self.rest_api_id: str = api.id
         self.function_name: str = function.function_name

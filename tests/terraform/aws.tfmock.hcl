@@ -159,9 +159,14 @@ mock_resource "aws_api_gateway_rest_api" {
 
 mock_resource "aws_api_gateway_stage" {
   defaults = {
+    arn           = "arn:aws:apigateway:ap-northeast-1::/restapis/a1b2c3d4e5/stages/prod"
     invoke_url    = "https://a1b2c3d4e5.execute-api.ap-northeast-1.amazonaws.com/prod"
     execution_arn = "arn:aws:execute-api:ap-northeast-1:123456789012:a1b2c3d4e5/prod"
   }
+}
+
+mock_resource "aws_wafv2_web_acl" {
+  defaults = { arn = "arn:aws:wafv2:ap-northeast-1:123456789012:regional/webacl/video-metadata-acl-mock/0f1e2d3c-4b5a-6978-8899-aabbccddeeff" }
 }
 
 # Distinct ARNs where a test tells siblings apart.

@@ -39,12 +39,12 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 logger.setLevel(logging.INFO)
 
-VIDEO_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,128}")
-VIDEO_ID_RULE = "videoId must be 1-128 characters of A-Z, a-z, 0-9, '_' or '-'"
+VIDEO_ID_PATTERN = re.compile(routes.VIDEO_ID_PATTERN)  # API Gateway's request model checks the same pattern
+VIDEO_ID_RULE = routes.VIDEO_ID_RULE
 
-# A video may be processed again by asking for the next run; the bound keeps names short and mistakes visible.
-MAX_RUN = 1000
-RUN_RULE = f"run must be an integer from 1 to {MAX_RUN}"
+# A video may be processed again by asking for the next run (routes.MAX_RUN: the request model's bound too).
+MAX_RUN = routes.MAX_RUN
+RUN_RULE = routes.RUN_RULE
 _RUN_TEXT = re.compile(r"[0-9]{1,4}")  # the query parameter's form (ASCII digits only; str.isdigit takes more)
 
 # Execution name: "<videoId[:32]>-<sha256(videoId)[:24]>-r<run>" (at most 32 + 1 + 24 + 2 + 4 = 63 of the 80
