@@ -1,6 +1,6 @@
 """AWS WAF in front of the API stage (`security.waf`): a regional web ACL that allows by default, blocks an IP address
-over the rate limit, and runs AWS's common and known-bad-inputs rule groups; its logs go to a CloudWatch log group
-with the API key's header redacted.
+over the rate limit, and runs AWS's common, known-bad-inputs and anonymous-IP rule groups; its logs go to a
+CloudWatch log group with the API key's header redacted.
 
 Bodies: the common rule group's SizeRestrictions_BODY blocks a request body over 8 KB. POST /videos bodies are a
 few dozen bytes (`{"videoId": <= 128 characters, "run": <= 1000}`, under 200 bytes), so nothing legitimate comes near
@@ -39,8 +39,15 @@ from constructs import Construct
 from config.settings import SecuritySettings
 from modules.context import StackContext
 
-# AWS managed rule groups, evaluated after the rate limit, in this order; their own actions apply (override: none).
-MANAGED_RULE_GROUPS = ("AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet")
+# AWS managed rule groups, evaluated after the rate limit, in this order; their own actions apply (override: none)
+# except for the rules named here, which only count.
+MANAGED_RULE_GROUPS: dict[str, tuple[str, ...]] = {
+    "AWSManagedRulesCommonRuleSet": (),
+    "AWSManagedRulesKnownBadInputsRuleSet": (),  # Log4j and other exploit payloads
+    # Tor exit nodes and anonymizing proxies are blocked; cloud-hosting addresses are only counted: callers of this
+    # API (pipelines, other services) run in AWS and other clouds.
+    "AWSManagedRulesAnonymousIpList": ("HostingProviderIPList",),
+}
 RATE_WINDOW_SECONDS = 300  # security.waf_rate_limit counts requests per 5 minutes
 # Never logged: the API key travels in this header (WAF wants redacted header names in lowercase).
 REDACTED_HEADERS = ("x-api-key",)
@@ -74,17 +81,31 @@ class WebAcl(Construct):
                     name=group,
                     priority=priority,
                     override_action=Wafv2WebAclRuleOverrideAction(none=Wafv2WebAclRuleOverrideActionNone()),
-                    statement={"managed_rule_group_statement": {"vendor_name": "AWS", "name": group}},
+                    statement={
+                        "managed_rule_group_statement": {
+                            "vendor_name": "AWS",
+                            "name": group,
+                            **(
+                                {
+                                    "rule_action_override": [
+                                        {"name": rule, "action_to_use": {"count": {}}} for rule in counted
+                                    ]
+                                }
+                                if counted
+                                else {}
+                            ),
+                        }
+                    },
                     visibility_config=_visibility(f"{name}-{group}", Wafv2WebAclRuleVisibilityConfig),
                 )
-                for priority, group in enumerate(MANAGED_RULE_GROUPS, start=1)
+                for priority, (group, counted) in enumerate(MANAGED_RULE_GROUPS.items(), start=1)
             ),
         ]
         self._acl = Wafv2WebAcl(
             self,
             "acl",
             name=name,
-            description=f"API of {names.stack}: rate limit per IP, AWS common and known-bad-inputs rules",
+            description=f"API of {names.stack}: rate limit per IP, AWS common, known-bad-inputs and anonymous-IP rules",
             scope="REGIONAL",
             default_action=Wafv2WebAclDefaultAction(allow=Wafv2WebAclDefaultActionAllow()),
             rule=rules,

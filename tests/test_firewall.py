@@ -28,8 +28,8 @@ def test_web_acl_allows_by_default_rate_limits_each_ip_and_runs_the_aws_rule_gro
     assert acl["default_action"] == {"allow": {}}
     assert acl["visibility_config"] == visibility(name)
     rules = sorted(acl["rule"], key=lambda rule: rule["priority"])
-    assert [rule["priority"] for rule in rules] == [0, 1, 2]
-    rate, common, bad_inputs = rules
+    assert [rule["priority"] for rule in rules] == [0, 1, 2, 3]
+    rate, common, bad_inputs, anonymous = rules
     assert rate["action"] == {"block": {}} and "override_action" not in rate
     assert rate["statement"] == {
         "rate_based_statement": {
@@ -42,9 +42,18 @@ def test_web_acl_allows_by_default_rate_limits_each_ip_and_runs_the_aws_rule_gro
         # The group's own actions (block), none of them overridden: no rule_action_override, no count.
         assert rule["override_action"] == {"none": {}} and "action" not in rule
         assert rule["statement"] == {"managed_rule_group_statement": {"vendor_name": "AWS", "name": group}}
+    # Anonymizing proxies and Tor blocked; cloud-hosting addresses (where callers run) only counted.
+    assert anonymous["override_action"] == {"none": {}}
+    assert anonymous["statement"] == {
+        "managed_rule_group_statement": {
+            "vendor_name": "AWS",
+            "name": "AWSManagedRulesAnonymousIpList",
+            "rule_action_override": [{"name": "HostingProviderIPList", "action_to_use": {"count": {}}}],
+        }
+    }
     for rule in rules:
         assert rule["visibility_config"] == visibility(f"{name}-{rule['name']}")
-    assert len({rule["name"] for rule in rules}) == 3
+    assert len({rule["name"] for rule in rules}) == 4
 
 
 @pytest.mark.parametrize("suffix", WAF_ON)
