@@ -40,6 +40,12 @@ The account stack's state bucket needs one more:
 17. S3: a bucket policy's ``Deny`` with a ``Bool`` or ``StringNotEquals`` condition denies every object request (the
     state bucket's TLS-only and same-account statements lock Terraform's S3 backend out).
 
+The environment stack's Redis access control (RBAC: users in a user group that the replication group names) needs one
+more:
+
+18. ElastiCache: user groups (``CreateUserGroup``, ``DescribeUserGroups``, ``ModifyUserGroup``, ``DeleteUserGroup``)
+    are not implemented (HTTP 500; ``aws_elasticache_user_group`` create retries for minutes).
+
 ``tests/e2e/test_moto_gaps.py`` shows every gap on plain moto and its fix here; when a moto upgrade fixes a gap,
 that test fails on the plain server and the patch can go. ``EXECUTION_PATCHES`` (11-15) can be applied in process
 on their own: ``apply_patches(EXECUTION_PATCHES)``.
@@ -1095,6 +1101,138 @@ def patch_s3_bucket_policy_conditions() -> None:
     FakeBucket.get_permission = get_permission  # type: ignore[method-assign]
 
 
+# --------------------------------------------------------------------------------------------------------------------
+# Gap 18: ElastiCache user groups
+# --------------------------------------------------------------------------------------------------------------------
+def patch_elasticache_user_groups() -> None:
+    """Gap 18: moto has ElastiCache users but no user groups: ``CreateUserGroup``, ``DescribeUserGroups``,
+    ``ModifyUserGroup`` and ``DeleteUserGroup`` answer HTTP 500 "not implemented", which the provider retries
+    (``aws_elasticache_user_group`` create was still retrying after 10 minutes, so the replication group with
+    ``user_group_ids`` never started). Keep user groups per backend as AWS answers them: ``active`` at once, with the
+    replication groups whose ``UserGroupIds`` name them; create refuses an existing id (UserGroupAlreadyExists), an
+    unknown user (UserNotFound), two users of one name (DuplicateUserName) and, for Redis, a group without a user
+    named ``default`` (DefaultUserRequired), and modify (add/remove users) likewise; delete answers the group
+    ``deleting`` and removes it, or InvalidUserGroupState while a replication group uses it; an unknown group
+    answers UserGroupNotFound. Each user's ``UserGroupIds`` follows its groups, and the group's ARN
+    (``...:usergroup:<id>``) takes tags like the other ElastiCache ARNs (moto's ARN check refused it)."""
+    import re
+
+    from moto.core.responses import ActionResult
+    from moto.elasticache.exceptions import ElastiCacheException, InvalidParameterValueException, UserNotFound
+    from moto.elasticache.models import ElastiCacheBackend
+    from moto.elasticache.responses import ElastiCacheResponse
+    from moto.elasticache.utils import VALID_ENGINE_TYPES
+    from moto.utilities.utils import get_partition
+
+    if hasattr(ElastiCacheResponse, "create_user_group"):
+        return
+
+    class UserGroupError(ElastiCacheException):
+        def __init__(self, code: str, message: str) -> None:
+            self.code = code
+            super().__init__(message)
+
+    original_init = ElastiCacheBackend.__init__
+
+    def __init__(self: Any, region_name: str, account_id: str) -> None:
+        original_init(self, region_name, account_id)
+        self.user_groups = {}
+        self.arn_regex = re.compile(self.arn_regex.pattern.replace("|user)", "|user|usergroup)"))
+
+    def described(self: Any, group: dict[str, Any]) -> dict[str, Any]:
+        users_of = [
+            r.replication_group_id
+            for r in self.replication_groups.values()
+            if group["UserGroupId"] in (r.user_group_ids or [])
+        ]
+        return {**group, "ReplicationGroups": users_of}
+
+    def find(self: Any, user_group_id: str) -> dict[str, Any]:
+        if user_group_id not in self.user_groups:
+            raise UserGroupError("UserGroupNotFound", f"User group {user_group_id} not found.")
+        group: dict[str, Any] = self.user_groups[user_group_id]
+        return group
+
+    def set_users(self: Any, group: dict[str, Any], user_ids: list[str]) -> None:
+        unknown = [u for u in user_ids if u not in self.users]
+        if unknown:
+            raise UserNotFound(unknown[0])
+        names = [self.users[u].name for u in user_ids]
+        if len(set(names)) < len(names):
+            raise UserGroupError("DuplicateUserName", "A user group cannot hold two users of the same name.")
+        if group["Engine"] == "redis" and "default" not in names:
+            raise UserGroupError(
+                "DefaultUserRequired", "User group needs to contain a user with the user name default."
+            )
+        for user in self.users.values():
+            others = [g for g in user.user_group_ids if g != group["UserGroupId"]]
+            user.user_group_ids = others + [group["UserGroupId"]] * (user.id in user_ids)
+        group["UserIds"] = list(user_ids)
+
+    def create_user_group(self: Any, user_group_id: str, engine: str, user_ids: list[str], tags: Any) -> Any:
+        if (engine or "").lower() not in VALID_ENGINE_TYPES:
+            raise InvalidParameterValueException(f"Unknown parameter for Engine: {engine}")
+        if user_group_id in self.user_groups:
+            raise UserGroupError("UserGroupAlreadyExists", f"User group {user_group_id} already exists.")
+        region, account = self.region_name, self.account_id
+        arn = f"arn:{get_partition(region)}:elasticache:{region}:{account}:usergroup:{user_group_id}"
+        group = {
+            "UserGroupId": user_group_id,
+            "Status": "active",
+            "Engine": engine.lower(),
+            "MinimumEngineVersion": "6.0",
+            "ServerlessCaches": [],
+            "ARN": arn,
+        }
+        set_users(self, group, user_ids)
+        self.user_groups[user_group_id] = group
+        self.tagging_service.tag_resource(arn, tags or [])
+        return described(self, group)
+
+    def describe_user_groups(self: Any, user_group_id: str | None) -> Any:
+        groups = [find(self, user_group_id)] if user_group_id else list(self.user_groups.values())
+        return {"UserGroups": [described(self, g) for g in groups]}
+
+    def modify_user_group(self: Any, user_group_id: str, add: list[str], remove: list[str]) -> Any:
+        group = find(self, user_group_id)
+        set_users(
+            self,
+            group,
+            [u for u in group["UserIds"] if u not in remove] + [u for u in add if u not in group["UserIds"]],
+        )
+        return described(self, group)
+
+    def delete_user_group(self: Any, user_group_id: str) -> Any:
+        group = described(self, find(self, user_group_id))
+        if group["ReplicationGroups"]:
+            raise UserGroupError(
+                "InvalidUserGroupState", f"User group {user_group_id} is in use by {group['ReplicationGroups'][0]}."
+            )
+        for user in self.users.values():
+            user.user_group_ids = [g for g in user.user_group_ids if g != user_group_id]
+        del self.user_groups[user_group_id]
+        self.tagging_service.delete_all_tags_for_resource(group["ARN"])
+        return {**group, "Status": "deleting"}
+
+    def respond(call: Any, *params: str) -> Any:
+        def response(self: Any) -> Any:
+            lists = ("UserIds", "UserIdsToAdd", "UserIdsToRemove", "Tags")
+            args = [self._get_param(p, [] if p in lists else None) for p in params]
+            return ActionResult(call(self.elasticache_backend, *args))
+
+        return response
+
+    ElastiCacheBackend.__init__ = __init__  # type: ignore[method-assign]
+    ElastiCacheResponse.create_user_group = respond(  # type: ignore[attr-defined]
+        create_user_group, "UserGroupId", "Engine", "UserIds", "Tags"
+    )
+    ElastiCacheResponse.describe_user_groups = respond(describe_user_groups, "UserGroupId")  # type: ignore[attr-defined]
+    ElastiCacheResponse.modify_user_group = respond(  # type: ignore[attr-defined]
+        modify_user_group, "UserGroupId", "UserIdsToAdd", "UserIdsToRemove"
+    )
+    ElastiCacheResponse.delete_user_group = respond(delete_user_group, "UserGroupId")  # type: ignore[attr-defined]
+
+
 PATCHES = (
     patch_iam_managed_policies,
     patch_rds_unique_dbi_resource_id,
@@ -1113,6 +1251,7 @@ PATCHES = (
     patch_stepfunctions_time_scale,
     patch_stepfunctions_one_store,
     patch_s3_bucket_policy_conditions,
+    patch_elasticache_user_groups,
 )
 
 

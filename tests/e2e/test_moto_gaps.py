@@ -2,8 +2,8 @@
 
 Two servers run for the whole module: plain ``python -m moto.server`` and the patched launcher. Every test calls
 the same AWS API on both with boto3: the plain server must still show the gap (when a moto upgrade fixes it, the
-test fails here and the patch can go), the patched one must behave as Terraform's AWS provider (gaps 1-10) or our
-state machine's execution (gaps 11-15) needs. Gap 14 shows in process, with every patch but its own (plain moto
+test fails here and the patch can go), the patched one must behave as Terraform's AWS provider (gaps 1-10, 17, 18) or
+our state machine's execution (gaps 11-16) needs. Gap 14 shows in process, with every patch but its own (plain moto
 never gets that far: gap 12).
 """
 
@@ -855,3 +855,80 @@ def test_s3_bucket_policy_conditions(plain: str, patched: str) -> None:
     with pytest.raises(ClientError) as excinfo:
         other.put_object(Bucket="e2e-gap-a1", Key="state", Body=b"{}")
     assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+
+
+# --- Gap 18: ElastiCache user groups ----------------------------------------------------------------------------------
+def create_redis_users(endpoint: str, prefix: str) -> list[str]:
+    """What our aws_elasticache_user resources send: an IAM user and the group's own ``default`` user, off."""
+    elasticache = client(endpoint, "elasticache")
+    users = [
+        (f"{prefix}-app", f"{prefix}-app", "on ~* +@all", "iam"),
+        (f"{prefix}-default", "default", "off -@all", "no-password-required"),
+    ]
+    for user_id, user_name, access, authentication in users:
+        elasticache.create_user(
+            UserId=user_id,
+            UserName=user_name,
+            Engine="redis",
+            AccessString=access,
+            NoPasswordRequired=False,
+            AuthenticationMode={"Type": authentication},
+        )
+    return [user_id for user_id, *_ in users]
+
+
+def test_elasticache_user_groups(plain: str, patched: str) -> None:
+    group_id = "e2e-users"
+
+    user_ids = create_redis_users(plain, "e2e")
+    assert_not_implemented(
+        client(plain, "elasticache").create_user_group, UserGroupId=group_id, Engine="redis", UserIds=user_ids
+    )
+
+    user_ids = create_redis_users(patched, "e2e")
+    elasticache = client(patched, "elasticache")
+    with pytest.raises(ClientError) as excinfo:  # Redis: a group needs a user named "default"
+        elasticache.create_user_group(UserGroupId=group_id, Engine="redis", UserIds=user_ids[:1])
+    assert error_code(excinfo) == "DefaultUserRequired"
+    created = elasticache.create_user_group(
+        UserGroupId=group_id, Engine="redis", UserIds=user_ids, Tags=[{"Key": "Environment", "Value": "e2e"}]
+    )
+    assert (created["Status"], sorted(created["UserIds"]), created["ReplicationGroups"]) == ("active", user_ids, [])
+    assert created["ARN"] == f"arn:aws:elasticache:{REGION}:123456789012:usergroup:{group_id}"
+    tags = elasticache.list_tags_for_resource(ResourceName=created["ARN"])["TagList"]
+    assert tags == [{"Key": "Environment", "Value": "e2e"}]
+    for user_id in user_ids:
+        assert elasticache.describe_users(UserId=user_id)["Users"][0]["UserGroupIds"] == [group_id]
+    with pytest.raises(ClientError) as excinfo:
+        elasticache.create_user_group(UserGroupId=group_id, Engine="redis", UserIds=user_ids)
+    assert error_code(excinfo) == "UserGroupAlreadyExists"
+    # An in-place change of user_ids (ModifyUserGroup).
+    modified = elasticache.modify_user_group(UserGroupId=group_id, UserIdsToRemove=user_ids[:1])
+    assert modified["UserIds"] == user_ids[1:]
+    assert elasticache.describe_users(UserId=user_ids[0])["Users"][0]["UserGroupIds"] == []
+    elasticache.modify_user_group(UserGroupId=group_id, UserIdsToAdd=user_ids[:1])
+
+    # A replication group that uses it (aws_elasticache_replication_group.user_group_ids): the group cannot go.
+    elasticache.create_replication_group(
+        ReplicationGroupId="e2e-rbac",
+        ReplicationGroupDescription="e2e",
+        Engine="redis",
+        CacheNodeType="cache.t4g.micro",
+        NumCacheClusters=2,
+        TransitEncryptionEnabled=True,
+        UserGroupIds=[group_id],
+    )
+    [described] = elasticache.describe_user_groups(UserGroupId=group_id)["UserGroups"]
+    assert (described["Status"], described["ReplicationGroups"]) == ("active", ["e2e-rbac"])
+    with pytest.raises(ClientError) as excinfo:
+        elasticache.delete_user_group(UserGroupId=group_id)
+    assert error_code(excinfo) == "InvalidUserGroupState"
+
+    # Destroy: the replication group, then the user group (answered "deleting", then gone), which its users leave.
+    elasticache.delete_replication_group(ReplicationGroupId="e2e-rbac")
+    assert elasticache.delete_user_group(UserGroupId=group_id)["Status"] == "deleting"
+    for call in (elasticache.describe_user_groups, elasticache.delete_user_group):
+        with pytest.raises(ClientError) as excinfo:
+            call(UserGroupId=group_id)
+        assert error_code(excinfo) == "UserGroupNotFound"
+    assert elasticache.describe_users(UserId=user_ids[0])["Users"][0]["UserGroupIds"] == []
