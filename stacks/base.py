@@ -24,9 +24,6 @@ def pinned_provider(
         else None,
         default_tags=[AwsProviderDefaultTags(tags=tags)],
     )
-    # Write-only attributes (the API key's secret version) and S3-native state locking; an older Terraform stops at
-    # init instead of writing the secret into state.
-    stack.add_override("terraform.required_version", ">= 1.11")
 
 
 def state_backend(

@@ -99,6 +99,8 @@ def findings(synth_dir, tmp_path_factory) -> dict[str, dict]:
     (scan / MUTANT / "cdk.tf.json").write_text(json.dumps(mutant, indent=2))
     counts: dict[str, dict] = {folder: {"passed": 0, "failed": []} for folder in [*STACKS, MUTANT]}
     for report in run_checkov(scan):
+        # A file checkov cannot parse is silently skipped (`required_version`, `removed` blocks in 3.3.30).
+        assert report["results"]["parsing_errors"] == [], report["results"]["parsing_errors"]
         for kind in ("passed_checks", "failed_checks"):
             for check in report["results"][kind]:
                 suffix = Path(check["file_path"]).parts[-2]
