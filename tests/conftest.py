@@ -112,18 +112,24 @@ def terraform(workdir: Path, *command: str) -> subprocess.CompletedProcess[str]:
 
 
 def in_every_stack(
-    synth_dir: Path, plugin_dir: str, scratch: pytest.TempPathFactory, *command: str, account: bool = True
+    synth_dir: Path,
+    plugin_dir: str,
+    scratch: pytest.TempPathFactory,
+    *command: str,
+    account: bool = True,
+    adhoc: bool = True,
 ) -> dict[str, list[subprocess.CompletedProcess[str]]]:
     """`init`, then `terraform <command>`, in a copy of every stack folder (Lambda asset and test files included), and
     unless `account` is off the account stack's (key ACCOUNT_KEY), side by side: each run mostly loads the provider's
-    schema. An init that fails ends that stack's list."""
+    schema. With `adhoc` off, not the ad-hoc stack: its profile's stack with other names, the same configuration for
+    Terraform (its JSON is checked by the snapshots and unit tests). An init that fails ends that stack's list."""
 
     def run(workdir: Path) -> list[subprocess.CompletedProcess[str]]:
         init = terraform_init(workdir, plugin_dir)
         return [init] if init.returncode else [init, terraform(workdir, *command)]
 
     workdirs = {}
-    for suffix in [*SUFFIXES, *([ACCOUNT_KEY] if account else [])]:
+    for suffix in [*(s for s in SUFFIXES if adhoc or s != ADHOC), *([ACCOUNT_KEY] if account else [])]:
         workdirs[suffix] = scratch.mktemp(f"{command[0]}-{suffix}")
         shutil.copytree(stack_dir(synth_dir, suffix), workdirs[suffix], dirs_exist_ok=True)
     with ThreadPoolExecutor(max_workers=len(workdirs)) as pool:

@@ -3,7 +3,8 @@ cdk.tf.json, against the mocked AWS provider (offline, no account, plan only).
 
 They assert what the JSON snapshots cannot: values that exist once Terraform evaluates the expressions (zones, the
 RDS-managed secret, the rendered container and state machine definitions, policy ARNs, outputs). `init` checks the
-provider binary against the committed lock file, as in test_terraform_validate.py; the four stacks run side by side.
+provider binary against the committed lock file, as in test_terraform_validate.py; the named environments and the
+account stack run side by side (the ad-hoc stack is dev's configuration under other names).
 
 Slow tier (7-9 s and 10-12 s of CPU per stack; ~24 s for the four on an idle 2-core machine, see README "Terraform
 tests"): `make test` runs it, `make test-unit` does not. The checks that main.py places the files, and that every
@@ -19,7 +20,7 @@ import pytest
 from synth.terraform_tests import ACCOUNT_TESTS, SOURCE, terraform_test_files
 from tests.conftest import ACCOUNT_KEY, in_every_stack, stack_dir
 
-SUFFIXES = ["dev", "staging", "prod", "pr123"]
+SUFFIXES = ["dev", "staging", "prod"]  # not the ad-hoc stack: dev's configuration under other names
 
 # `aws_x.name` or `data.aws_x.name` in HCL; cdktf names are letters, digits, '-' and '_'.
 ADDRESS = re.compile(r"(?<![\w.-])((?:data\.)?aws_[a-z0-9_]+\.[A-Za-z0-9_-]+)")
@@ -78,7 +79,7 @@ def test_the_tests_name_only_what_every_stack_has(stacks):
 
 @pytest.fixture(scope="module")
 def tested(synth_dir, plugin_dir, tmp_path_factory) -> dict[str, list[subprocess.CompletedProcess[str]]]:
-    return in_every_stack(synth_dir, plugin_dir, tmp_path_factory, "test")
+    return in_every_stack(synth_dir, plugin_dir, tmp_path_factory, "test", adhoc=False)
 
 
 @pytest.mark.slow
