@@ -47,15 +47,14 @@ class StackContext:
 
     def log_group(self, scope: Construct, id_: str, *, name: str) -> CloudwatchLogGroup:
         """A log group with the environment's retention, under the environment's key; it goes away with the stack."""
-        if self.key is None:
-            return CloudwatchLogGroup(scope, id_, name=name, retention_in_days=self.log_retention_days)
         return CloudwatchLogGroup(
             scope,
             id_,
             name=name,
             retention_in_days=self.log_retention_days,
-            kms_key_id=self.key.for_log_group(name),
-            depends_on=[self.key.policy],  # CloudWatch Logs checks the key policy when the group is created
+            kms_key_id=self.key.for_log_group(name) if self.key else None,
+            # CloudWatch Logs checks the key policy when the group is created.
+            depends_on=[self.key.policy] if self.key else None,
         )
 
     def protect(self, resource: TerraformResource) -> None:

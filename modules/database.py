@@ -72,6 +72,7 @@ class Database(Construct):
                 managed_policies=[ctx.managed_policy("service-role/AmazonRDSEnhancedMonitoringRole")],
                 inline_policy=False,
             )
+        key = ctx.encryption_key("rds")  # None: the aws/rds key
         instance = DbInstance(
             self,
             "instance",
@@ -85,7 +86,7 @@ class Database(Construct):
             allocated_storage=settings.allocated_storage_gb,
             storage_type="gp3",
             storage_encrypted=True,
-            kms_key_id=ctx.encryption_key("rds"),  # None: the aws/rds key; the seed left storage unencrypted
+            kms_key_id=key,  # the seed left storage unencrypted
             multi_az=settings.multi_az,
             db_name=DATABASE_NAME,
             username=MASTER_USERNAME,
@@ -104,7 +105,7 @@ class Database(Construct):
             final_snapshot_identifier=f"{names.rds}-final" if settings.final_snapshot else None,
             performance_insights_enabled=settings.performance_insights,
             performance_insights_retention_period=7 if settings.performance_insights else None,
-            performance_insights_kms_key_id=ctx.encryption_key("rds") if settings.performance_insights else None,
+            performance_insights_kms_key_id=key if settings.performance_insights else None,
             monitoring_interval=settings.monitoring_interval_seconds,
             monitoring_role_arn=monitoring_role.arn if monitoring_role else None,
             enabled_cloudwatch_logs_exports=list(settings.log_exports),

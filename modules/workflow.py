@@ -88,7 +88,7 @@ class Workflow(Construct):
                 ],
             ),
         )
-        key = ctx.encryption_key("states")
+        encryption = None
         if ctx.key:
             # The machine's role reads and writes execution data, and encrypts what it logs with execution data.
             self._grant_data_key(self.role, ["kms:Decrypt", "kms:GenerateDataKey"])
@@ -99,6 +99,11 @@ class Workflow(Construct):
                 ("StringLike", "kms:EncryptionContext:SourceArn", [ctx.arn("logs", "*")]),
             )
             ctx.key.allow_log_delivery()
+            encryption = SfnStateMachineEncryptionConfiguration(
+                type="CUSTOMER_MANAGED_KMS_KEY",
+                kms_key_id=ctx.key.for_service("states"),
+                kms_data_key_reuse_period_seconds=300,
+            )
         machine = SfnStateMachine(
             self,
             "state-machine",
@@ -110,11 +115,7 @@ class Workflow(Construct):
                 level="ALL", include_execution_data=True, log_destination=log_streams_arn(logs)
             ),
             tracing_configuration=SfnStateMachineTracingConfiguration(enabled=True),
-            encryption_configuration=SfnStateMachineEncryptionConfiguration(
-                type="CUSTOMER_MANAGED_KMS_KEY", kms_key_id=key, kms_data_key_reuse_period_seconds=300
-            )
-            if key
-            else None,
+            encryption_configuration=encryption,
             depends_on=[self.role.policy],  # the log-destination check runs at create time with the role's policy
         )
         self.state_machine_arn: str = machine.arn

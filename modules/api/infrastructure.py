@@ -146,49 +146,52 @@ class Api(Construct):
         # vs. {}) would redeploy on every plan.
         arguments: list[dict[str, object]] = []
         references: list[str] = []
-        validators: dict[str, ApiGatewayRequestValidator] = {}
-        for validator_name, validator_flags in VALIDATORS.items():
-            validator_args: dict[str, Any] = {"name": validator_name, **validator_flags}
-            validators[validator_name] = ApiGatewayRequestValidator(
-                self, f"validator-{validator_name}", rest_api_id=api.id, **validator_args
-            )
-            arguments.append(validator_args)
-            references.append(validators[validator_name].id)
-        models: dict[str, ApiGatewayModel] = {}
-        for action, schema in BODY_SCHEMAS.items():
-            model_args: dict[str, Any] = {
-                "name": schema["title"],
-                "content_type": "application/json",
-                "description": f"Request body of {action}",
-                "schema": json.dumps(schema, sort_keys=True),
-            }
-            models[action] = ApiGatewayModel(self, f"model-{schema['title']}", rest_api_id=api.id, **model_args)
-            arguments.append(model_args)
-            references.append(models[action].id)
-        bad_body_args: dict[str, Any] = {
-            "response_type": "BAD_REQUEST_BODY",
-            "status_code": "400",
-            "response_templates": {"application/json": json.dumps(BAD_REQUEST_BODY)},
+
+        def hashed(resource_type: Any, id_: str, literal: dict[str, Any], **refs: Any) -> Any:
+            """A resource of the REST API whose literal arguments and id the deployment's trigger hashes."""
+            resource = resource_type(self, id_, rest_api_id=api.id, **refs, **literal)
+            arguments.append(literal)
+            references.append(resource.id)
+            return resource
+
+        validators: dict[str, ApiGatewayRequestValidator] = {
+            name: hashed(ApiGatewayRequestValidator, f"validator-{name}", {"name": name, **flags})
+            for name, flags in VALIDATORS.items()
         }
-        bad_body = ApiGatewayGatewayResponse(self, "bad-request-body", rest_api_id=api.id, **bad_body_args)
-        arguments.append(bad_body_args)
-        references.append(bad_body.id)
+        models: dict[str, ApiGatewayModel] = {
+            action: hashed(
+                ApiGatewayModel,
+                f"model-{schema['title']}",
+                {
+                    "name": schema["title"],
+                    "content_type": "application/json",
+                    "description": f"Request body of {action}",
+                    "schema": json.dumps(schema, sort_keys=True),
+                },
+            )
+            for action, schema in BODY_SCHEMAS.items()
+        }
+        hashed(
+            ApiGatewayGatewayResponse,
+            "bad-request-body",
+            {
+                "response_type": "BAD_REQUEST_BODY",
+                "status_code": "400",
+                "response_templates": {"application/json": json.dumps(BAD_REQUEST_BODY)},
+            },
+        )
         for path, http_method in routes.pairs():
             parent_path = ""
             for part in path.strip("/").split("/"):
                 current = f"{parent_path}/{part}"
                 if current not in parents:
-                    resource_args: dict[str, Any] = {"path_part": part}
-                    resource = ApiGatewayResource(
-                        self,
+                    resource = hashed(
+                        ApiGatewayResource,
                         f"resource{_slug(current)}",
-                        rest_api_id=api.id,
+                        {"path_part": part},
                         parent_id=parents[parent_path],
-                        **resource_args,
                     )
                     parents[current] = resource.id
-                    arguments.append(resource_args)
-                    references.append(resource.id)
                 parent_path = current
             label = f"{http_method.lower()}{_slug(path)}"
             parameters = {f"method.request.path.{p[1:-1]}": True for p in path.split("/") if p.startswith("{")}
