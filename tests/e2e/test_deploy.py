@@ -885,13 +885,7 @@ def check_encryption(e2e: E2E, d: Deployment) -> None:
     """Every log group and data store under the environment's key (security.customer_managed_key, on everywhere)."""
     out = d.outputs()
     key_arn = e2e.aws("kms").describe_key(KeyId=f"alias/data-{d.suffix}")["KeyMetadata"]["Arn"]
-    groups = [
-        g
-        for page in e2e.aws("logs").get_paginator("describe_log_groups").paginate()
-        for g in page["logGroups"]
-        if re.search(rf"-{re.escape(d.suffix)}(/|$)", g["logGroupName"])
-        or g["logGroupName"].startswith(f"API-Gateway-Execution-Logs_{d.rest_api_id}/")
-    ]
+    groups = environment_log_groups(e2e, d.suffix, [d.rest_api_id])
     assert len(groups) >= 10
     assert {g["logGroupName"]: g.get("kmsKeyId") for g in groups} == {g["logGroupName"]: key_arn for g in groups}
     (db,) = e2e.aws("rds").describe_db_instances(DBInstanceIdentifier=f"rds-postgresql-{d.suffix}")["DBInstances"]
@@ -953,6 +947,18 @@ CHECKS = (
     check_firewall,
 )
 CHECK_IDS = [c.__name__.removeprefix("check_") for c in CHECKS]
+
+
+def environment_log_groups(e2e: E2E, suffix: str, rest_api_ids: list[str]) -> list[dict[str, Any]]:
+    """The log groups of environment ``suffix``: named after it, or API Gateway's execution logs of its APIs."""
+    ending = re.compile(rf"-{re.escape(suffix)}(/|$)")
+    return [
+        g
+        for page in e2e.aws("logs").get_paginator("describe_log_groups").paginate()
+        for g in page["logGroups"]
+        if ending.search(g["logGroupName"])
+        or any(f"API-Gateway-Execution-Logs_{api_id}/" in g["logGroupName"] for api_id in rest_api_ids)
+    ]
 
 
 def leftovers(e2e: E2E, suffix: str, rest_api_ids: list[str]) -> list[str]:
@@ -1089,16 +1095,7 @@ def leftovers(e2e: E2E, suffix: str, rest_api_ids: list[str]) -> list[str]:
         if a["Name"] == f"video-metadata-acl-{suffix}"
     ]
 
-    groups = [
-        g["logGroupName"]
-        for page in e2e.aws("logs").get_paginator("describe_log_groups").paginate()
-        for g in page["logGroups"]
-    ]
-    found += [
-        f"log group {g}"
-        for g in groups
-        if ending.search(g) or any(f"API-Gateway-Execution-Logs_{api_id}/" in g for api_id in rest_api_ids)
-    ]
+    found += [f"log group {g['logGroupName']}" for g in environment_log_groups(e2e, suffix, rest_api_ids)]
     found += [
         f"IAM role {r['RoleName']}"
         for page in e2e.aws("iam").get_paginator("list_roles").paginate()
