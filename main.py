@@ -5,6 +5,7 @@ Environment variables:
                       and every environment in config/environments.toml; set but empty: none (only the
                       ENVIRONMENT_SUFFIX stack)
   ENVIRONMENT_SUFFIX  one more ad-hoc stack (e.g. pr123) on the [adhoc] profile (dev)
+  EXPIRES_AT          the ad-hoc stack's ExpiresAt tag (2026-12-01 or 2026-12-01T18:00:00Z; `make plan` sets it)
   TF_BACKEND=local    local state in <repository>/.state instead of the S3 backend (offline experiments)
   TF_STATE_BUCKET, TF_STATE_REGION   the environments' state bucket override (never the account stack's)
   VP_CONFIG           settings file (default config/environments.toml)

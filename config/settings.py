@@ -11,6 +11,7 @@ CloudWatch logging role) and is where environments take their defaults for `acco
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import ipaddress
 import os
 import re
@@ -34,7 +35,10 @@ from config.naming import (
 
 DEFAULT_CONFIG = Path(__file__).with_name("environments.toml")
 TOP_LEVEL_TABLES = ("account", "defaults", "environments", "adhoc")
-ADHOC_KEYS = ("profile", "vpc_cidr")
+ADHOC_KEYS = ("profile", "vpc_cidr", "ttl_days")
+ADHOC_TTL_DAYS = 7  # [adhoc] ttl_days when the file does not say: a pull request's stack lives a week after its deploy
+# EXPIRES_AT (the ad-hoc stack's ExpiresAt tag): a UTC date, or a UTC time to the second.
+_EXPIRES_AT = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})(T([0-9]{2}:[0-9]{2}:[0-9]{2})Z)?")
 # Names no environment and no ad-hoc suffix may take, and what an environment of that name would share.
 RESERVED_ENVIRONMENT_NAMES = {
     "adhoc": f"the ad-hoc state prefix {ADHOC_STATE_PREFIX}",
@@ -414,10 +418,11 @@ class EnvironmentSettings:
     account_id: str  # the provider refuses any other account (allowed_account_ids); default: [account]
     deploy_role_arn: str | None = None  # the provider assumes it (in account_id) for every call
     adhoc: bool = False  # built from ENVIRONMENT_SUFFIX on a profile; set by the loader
+    expires_at: str | None = None  # the ad-hoc stack's ExpiresAt tag (EXPIRES_AT); the sweeper destroys it after
     names: Names = field(init=False)
 
     # Set by the loader, never by the file.
-    DERIVED: typing.ClassVar[tuple[str, ...]] = ("name", "suffix", "adhoc")
+    DERIVED: typing.ClassVar[tuple[str, ...]] = ("name", "suffix", "adhoc", "expires_at")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "names", Names(self.suffix, self.adhoc))
@@ -642,6 +647,7 @@ def _environment(
     *,
     extra: dict[str, typing.Any] | None = None,
     adhoc: bool = False,
+    expires_at: str | None = None,
 ) -> EnvironmentSettings:
     # The account, state bucket and state region come from [account] unless the file or TF_STATE_* set them.
     inherited = {"account_id": account.account_id, "state_bucket": account.bucket, "state_region": account.region}
@@ -653,7 +659,7 @@ def _environment(
         _convert(settings_path(suffix, adhoc), table, EnvironmentSettings, derived=EnvironmentSettings.DERIVED),
     )
     settings: EnvironmentSettings = _build(
-        EnvironmentSettings, {**values, "name": profile, "suffix": suffix, "adhoc": adhoc}
+        EnvironmentSettings, {**values, "name": profile, "suffix": suffix, "adhoc": adhoc, "expires_at": expires_at}
     )
     settings.validate(account)
     return settings
@@ -665,9 +671,36 @@ def _adhoc(
     suffix: str,
     declared: list[EnvironmentSettings],
     overrides: Mapping[str, str],
+    expires_at: str | None,
 ) -> EnvironmentSettings:
     validate_suffix(suffix)
     _check_reserved("ENVIRONMENT_SUFFIX", suffix)
+    adhoc = document.get("adhoc", {})
+    profile = adhoc_policy(document, declared).profile
+    by_name = {env.name: env for env in declared}
+    if suffix in by_name:
+        _fail(
+            "ENVIRONMENT_SUFFIX",
+            suffix,
+            f"must differ from every environment in the settings file ({', '.join(by_name)})",
+        )
+    for collision in [*collisions(suffix, by_name), *account_collisions(suffix, account.region)]:
+        _fail("ENVIRONMENT_SUFFIX", suffix, f"{collision.describe()}; choose a suffix whose names cannot collide")
+    extra: dict[str, typing.Any] = {}
+    if "vpc_cidr" in adhoc:
+        extra["network"] = {"vpc_cidr": adhoc["vpc_cidr"]}
+    return _environment(document, account, profile, suffix, overrides, extra=extra, adhoc=True, expires_at=expires_at)
+
+
+@dataclass(frozen=True)
+class AdhocPolicy:
+    """The [adhoc] table: the profile ad-hoc stacks are built on, and how long one lives after its deploy."""
+
+    profile: str
+    ttl_days: int
+
+
+def adhoc_policy(document: Mapping[str, typing.Any], declared: list[EnvironmentSettings]) -> AdhocPolicy:
     adhoc = document.get("adhoc", {})
     unknown = sorted(set(adhoc) - set(ADHOC_KEYS))
     if unknown:
@@ -680,18 +713,23 @@ def _adhoc(
         _fail(
             "adhoc.profile", profile, "must not be prod or a protect_stateful environment: ad-hoc stacks are destroyed"
         )
-    if suffix in by_name:
-        _fail(
-            "ENVIRONMENT_SUFFIX",
-            suffix,
-            f"must differ from every environment in the settings file ({', '.join(by_name)})",
-        )
-    for collision in [*collisions(suffix, by_name), *account_collisions(suffix, account.region)]:
-        _fail("ENVIRONMENT_SUFFIX", suffix, f"{collision.describe()}; choose a suffix whose names cannot collide")
-    extra: dict[str, typing.Any] = {}
-    if "vpc_cidr" in adhoc:
-        extra["network"] = {"vpc_cidr": adhoc["vpc_cidr"]}
-    return _environment(document, account, profile, suffix, overrides, extra=extra, adhoc=True)
+    ttl_days = adhoc.get("ttl_days", ADHOC_TTL_DAYS)
+    if not isinstance(ttl_days, int) or isinstance(ttl_days, bool):
+        _fail("adhoc.ttl_days", ttl_days, "must be a whole number of days")
+    _check_range("adhoc.ttl_days", ttl_days, 1, 90)
+    return AdhocPolicy(profile, ttl_days)
+
+
+def parse_expires_at(value: str, name: str = "EXPIRES_AT") -> str:
+    """EXPIRES_AT as the ExpiresAt tag holds it: `2026-12-01` or `2026-12-01T18:00:00Z` -> `2026-12-01T18:00:00Z`."""
+    match = _EXPIRES_AT.fullmatch(value)
+    try:
+        if not match:
+            raise ValueError
+        moment = dt.datetime.fromisoformat(f"{match.group(1)}T{match.group(3) or '00:00:00'}+00:00")
+    except ValueError:
+        _fail(name, value, "must be a UTC date or time such as 2026-12-01 or 2026-12-01T18:00:00Z")
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def state_overrides(environ: Mapping[str, str]) -> dict[str, str]:
@@ -727,6 +765,7 @@ class Selection:
     account: AccountSettings  # the [account] table, selected or not
     with_account: bool
     environments: list[EnvironmentSettings]
+    adhoc: AdhocPolicy
 
 
 def load_selection(
@@ -790,8 +829,13 @@ def select(
                 f"unknown environment; known: {', '.join(by_name)} and {ACCOUNT} (the account stack)",
             )
         chosen.append(by_name[name])
+    expires_at = environ.get("EXPIRES_AT") or None
+    if expires_at is not None and adhoc_suffix is None:
+        _fail("EXPIRES_AT", expires_at, "applies to the ad-hoc stack only: set ENVIRONMENT_SUFFIX too, or unset it")
     if adhoc_suffix is not None:
-        adhoc = _adhoc(document, account, adhoc_suffix, declared, overrides)
+        adhoc = _adhoc(
+            document, account, adhoc_suffix, declared, overrides, parse_expires_at(expires_at) if expires_at else None
+        )
         _check_distinct_cidrs([*declared, adhoc])
         chosen.append(adhoc)
     with_account = selected is None or ACCOUNT in selected
@@ -801,7 +845,7 @@ def select(
             ",".join(selected or ()),
             "selects no environment; leave it unset for every environment or set ENVIRONMENT_SUFFIX",
         )
-    return Selection(account, with_account, chosen)
+    return Selection(account, with_account, chosen, adhoc_policy(document, declared))
 
 
 def _check_across(environments: list[EnvironmentSettings], account: AccountSettings) -> None:

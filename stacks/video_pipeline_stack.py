@@ -51,7 +51,14 @@ class VideoPipelineStack(TerraformStack):
             region=settings.region,
             account_id=settings.account_id,
             assume_role_arn=settings.deploy_role_arn,
-            tags={"Project": PROJECT, "Environment": settings.suffix, "Profile": settings.name, "ManagedBy": "cdktf"},
+            tags={
+                "Project": PROJECT,
+                "Environment": settings.suffix,
+                "Profile": settings.name,
+                "ManagedBy": "cdktf",
+                # The ad-hoc stack's time to live: the sweeper (synth/sweeper.py) destroys it once past.
+                **({"ExpiresAt": settings.expires_at} if settings.expires_at else {}),
+            },
         )
         self._backend(backend, local_state_dir)
         ctx = StackContext(

@@ -95,22 +95,45 @@ class Review:
     def no_changes(self) -> bool:
         return not self.counts() and not self.outputs
 
-    def blocked(self, environment: str, allowed: Sequence[str]) -> list[Change]:
-        """Stateful replaces and deletes the gate refuses in `environment`."""
-        if environment not in GATED_ENVIRONMENTS:
-            return []
-        return [c for c in self.stateful if c.address not in allowed]
+    def blocked(self, gated: bool, allowed: Sequence[str]) -> list[Change]:
+        """Stateful replaces and deletes the gate refuses (none where the gate is off)."""
+        return [c for c in self.stateful if c.address not in allowed] if gated else []
+
+
+def _normal(value: Any) -> Any:
+    """null, "", [] and {} alike, at any depth: the provider reads an unset argument back as any of them."""
+    if isinstance(value, dict):
+        value = {k: _normal(v) for k, v in value.items()}
+        value = {k: v for k, v in value.items() if v is not None}
+    elif isinstance(value, list):
+        value = [_normal(v) for v in value]
+    return None if value in ("", [], {}) else value
 
 
 def _changed_attributes(before: Any, after: Any) -> tuple[str, ...]:
     if not isinstance(before, dict) or not isinstance(after, dict):
         return () if before == after else ("(whole object)",)
-    return tuple(sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k)))
+    return tuple(sorted(k for k in set(before) | set(after) if _normal(before.get(k)) != _normal(after.get(k))))
 
 
-def review(plan: Mapping[str, Any]) -> Review:
-    """The summary of one `terraform show -json` document (a plan, or a refresh-only plan)."""
+def _relevant(plan: Mapping[str, Any]) -> dict[str, set[str]]:
+    """address -> top-level attributes whose refreshed value feeds a planned change (`relevant_attributes`)."""
+    relevant: dict[str, set[str]] = {}
+    for item in plan.get("relevant_attributes", []):
+        if item.get("attribute"):
+            relevant.setdefault(item["resource"], set()).add(str(item["attribute"][0]))
+    return relevant
+
+
+def review(plan: Mapping[str, Any], read_only: Mapping[str, frozenset[str]] | None = None) -> Review:
+    """The summary of one `terraform show -json` document.
+
+    Drift: in a plan, what Terraform itself would show, the refreshed attributes a planned change depends on
+    (`relevant_attributes`); in a refresh-only plan (`read_only` given: resource type -> the attributes its schema
+    only computes, such as aws_db_instance.latest_restorable_time), every attribute a configuration can set that no
+    longer has the value the state recorded."""
     result = Review()
+    relevant = _relevant(plan) if read_only is None else {}
     for item in plan.get("resource_changes", []):
         if item.get("mode") == "data":
             continue
@@ -130,15 +153,29 @@ def review(plan: Mapping[str, Any]) -> Review:
     for item in plan.get("resource_drift", []):
         change = item["change"]
         attributes = _changed_attributes(change.get("before"), change.get("after"))
+        if read_only is None:
+            attributes = tuple(a for a in attributes if a in relevant.get(item["address"], ()))
+        else:
+            attributes = tuple(a for a in attributes if a not in read_only.get(item["type"], ()))
         if attributes or action(change["actions"]) == "delete":
             result.drift.append(Drift(item["address"], attributes or ("(deleted outside Terraform)",)))
     return result
 
 
-def markdown(result: Review, environment: str, allowed: Sequence[str] = ()) -> str:
-    """The summary as a pull-request comment or a CI step summary."""
-    lines = [f"### Plan for `{environment}`", ""]
-    blocked = result.blocked(environment, allowed)
+def markdown(
+    result: Review,
+    environment: str,
+    allowed: Sequence[str] = (),
+    *,
+    gated: bool | None = None,
+    title: str = "Plan",
+    nothing: str = "No changes.",
+) -> str:
+    """The summary as a pull-request comment or a CI step summary; the gate is on in GATED_ENVIRONMENTS unless
+    `gated` says otherwise."""
+    gated = environment in GATED_ENVIRONMENTS if gated is None else gated
+    lines = [f"### {title} for `{environment}`", ""]
+    blocked = result.blocked(gated, allowed)
     if result.stateful:
         lines += ["**Stateful replacements and deletions**", ""]
         for change in result.stateful:
@@ -147,7 +184,9 @@ def markdown(result: Review, environment: str, allowed: Sequence[str] = ()) -> s
             lines.append(f"- {change.action} `{change.address}`{forced}{verdict}")
         lines.append("")
     counts = result.counts()
-    if result.no_changes:
+    if result.no_changes and not result.drift:
+        lines.append(nothing)
+    elif result.no_changes:
         lines.append("No changes.")
     else:
         lines += ["| resource type | create | update | replace | delete |", "|---|---|---|---|---|"]
@@ -176,6 +215,19 @@ def markdown(result: Review, environment: str, allowed: Sequence[str] = ()) -> s
             ),
         ]
     return "\n".join(lines) + "\n"
+
+
+def fingerprint(result: Review) -> dict[str, Any]:
+    """What a reviewer approved, without any value (a plan's values include secrets): every change's address and
+    action, the attributes forcing a replacement, output actions. `make apply REVIEWED=<file>` compares it."""
+    return {
+        "changes": [
+            {"address": c.address, "action": c.action, "forced_by": list(c.forced_by)}
+            for c in result.changes
+            if c.action not in ("no-op", "read")
+        ],
+        "outputs": dict(result.outputs),
+    }
 
 
 def allowed_addresses(value: str | None, result: Review) -> list[str]:
@@ -208,7 +260,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] = os.envi
     sys.stdout.write(text)
     if args.markdown:
         args.markdown.write_text(text, encoding="utf-8")
-    return GATE_FAILED if result.blocked(args.environment, allowed) else 0
+    return GATE_FAILED if result.blocked(args.environment in GATED_ENVIRONMENTS, allowed) else 0
 
 
 if __name__ == "__main__":

@@ -33,15 +33,25 @@ PLAN = {
     "output_changes": {"api_key_id": {"actions": ["update"]}, "vpc_id": {"actions": ["no-op"]}},
     "resource_drift": [
         {
-            "address": "aws_db_instance.database_instance_D7FC2283",
+            "address": DB,
+            "type": "aws_db_instance",
             "change": {
                 "actions": ["update"],
-                "before": {"instance_class": "db.t3.medium", "tags": {}},
-                "after": {"instance_class": "db.t3.large", "tags": {}},
+                "before": {"instance_class": "db.t3.medium", "tags": None, "latest_restorable_time": "10:00"},
+                "after": {"instance_class": "db.t3.large", "tags": {}, "latest_restorable_time": "10:05"},
             },
-        }
+        },
+        {
+            # refreshed after create, as every route table is: its routes are resources of their own
+            "address": "aws_route_table.network_rt-private-1_44C228D3",
+            "type": "aws_route_table",
+            "change": {"actions": ["update"], "before": {"route": []}, "after": {"route": [{"cidr_block": "0/0"}]}},
+        },
     ],
+    # Terraform's own rule for which drift a plan shows: the refreshed attributes a planned change depends on
+    "relevant_attributes": [{"resource": DB, "attribute": ["instance_class"]}],
 }
+READ_ONLY = {"aws_db_instance": frozenset({"latest_restorable_time"})}
 
 
 def test_actions_are_one_word():
@@ -117,3 +127,25 @@ def test_an_unreadable_plan_is_bad_input(tmp_path, capsys):
     (tmp_path / "plan.json").write_text("not json")
     assert main([str(tmp_path / "plan.json"), "--environment", "prod"], {}) == BAD_INPUT
     assert "error:" in capsys.readouterr().err
+
+
+def test_plan_drift_is_what_a_planned_change_depends_on():
+    assert [(d.address, d.attributes) for d in review(PLAN).drift] == [(DB, ("instance_class",))]
+
+
+def test_refresh_only_drift_leaves_out_read_only_attributes_and_unset_values():
+    drift = review(PLAN, READ_ONLY).drift
+    assert [(d.address, d.attributes) for d in drift] == [
+        (DB, ("instance_class",)),  # not tags (null and {} alike), not latest_restorable_time (computed only)
+        ("aws_route_table.network_rt-private-1_44C228D3", ("route",)),
+    ]
+
+
+def test_drift_summary_says_no_drift_when_nothing_changed():
+    plan = {
+        "resource_drift": [
+            {**PLAN["resource_drift"][0], "change": {"actions": ["update"], "before": {"a": None}, "after": {"a": ""}}}
+        ]
+    }
+    text = markdown(review(plan, READ_ONLY), "dev", title="Drift", nothing="No drift.")
+    assert "### Drift for `dev`" in text and "No drift." in text and "**Drift seen" not in text
