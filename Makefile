@@ -9,12 +9,17 @@ export PIPENV_NOSPIN := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 # no telemetry or version checks from Terraform and the cdktf CLI (offline machines)
 export CHECKPOINT_DISABLE := 1
-PIPENV := $(PYTHON) -m pipenv
+# pipenv in a venv of its own: a system Python may refuse `pip install` (PEP 668, Debian and Ubuntu's python3).
+PIPENV := .tools/pipenv/bin/pipenv
 
-.PHONY: install lint synth bootstrap test test-unit test-terraform test-e2e benchmark clean
+.PHONY: install lint synth bootstrap plan apply drift destroy sweep test test-unit test-terraform test-e2e benchmark clean
 
-.venv/.installed: Pipfile.lock
-	$(PYTHON) -m pip install --quiet --disable-pip-version-check pipenv==$(PIPENV_VERSION)
+.tools/pipenv/.installed:
+	$(PYTHON) -m venv .tools/pipenv
+	.tools/pipenv/bin/pip install --quiet --disable-pip-version-check pipenv==$(PIPENV_VERSION)
+	touch $@
+
+.venv/.installed: Pipfile.lock .tools/pipenv/.installed
 	$(PIPENV) sync --dev
 	touch $@
 
@@ -46,6 +51,19 @@ synth: install
 # environment's first deploy; safe to run again (see synth/bootstrap.py). Uses the AWS credentials of the shell.
 bootstrap: .venv/.installed
 	TF_PLUGIN_DIR="$$(scripts/find-plugin-dir)" $(PIPENV) run python -m synth.bootstrap
+
+# One stack at a time (synth/operate.py): `make plan ENV=<suffix>` reviews (summary on stdout and in plans/<suffix>/;
+# exit 3 when the stateful-change gate refuses), `make apply ENV=<suffix>` applies exactly that plan (REVIEWED=<file>:
+# only if it matches that review.json), `make drift ENV=<suffix>` exits 2 on drift, `make destroy ENV=<prN>` removes an
+# ad-hoc stack and its state object. .venv/bin/python directly: `pipenv run` costs ~1.5 s per call.
+OPERATE = TF_PLUGIN_DIR="$$(scripts/find-plugin-dir)" .venv/bin/python -m synth.operate
+plan apply drift destroy: install
+	@if [ -z "$(ENV)" ]; then echo "error: ENV is not set: make $@ ENV=<suffix> (an environment, account, or an ad-hoc suffix such as pr123)" >&2; exit 2; fi
+	@$(OPERATE) $@ "$(ENV)" $(if $(REVIEWED),--reviewed "$(REVIEWED)") $(OPERATE_ARGS)
+
+# Destroys every ad-hoc stack past its ExpiresAt tag (synth/sweeper.py; SWEEP_ARGS=--dry-run to only list them).
+sweep: install
+	@TF_PLUGIN_DIR="$$(scripts/find-plugin-dir)" .venv/bin/python -m synth.sweeper $(SWEEP_ARGS)
 
 test: install .tools/checkov/.installed
 	TF_PLUGIN_DIR="$$(scripts/find-plugin-dir)" $(PIPENV) run pytest $(PYTEST_ARGS)

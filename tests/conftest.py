@@ -139,11 +139,15 @@ def in_every_stack(
 
 def pipenv_path_entries() -> list[str]:
     """PATH entries that make ``pipenv`` (cdktf.json's app command) runnable: none if it is on PATH already, else
-    the scripts folder of the ``python3`` that has the pipenv module (``python3 -m pipenv``)."""
+    the Makefile's pipenv venv (.tools/pipenv) or the scripts folder of a ``python3`` that has the pipenv module."""
     if shutil.which("pipenv"):
         return []
     python3 = shutil.which("python3")
-    candidates = [sysconfig.get_path("scripts"), sysconfig.get_path("scripts", f"{os.name}_user")]
+    candidates = [
+        str(Path(__file__).resolve().parents[1] / ".tools" / "pipenv" / "bin"),
+        sysconfig.get_path("scripts"),
+        sysconfig.get_path("scripts", f"{os.name}_user"),
+    ]
     if python3:
         probe = subprocess.run(
             [
@@ -158,7 +162,7 @@ def pipenv_path_entries() -> list[str]:
             text=True,
             check=False,
         )
-        candidates = probe.stdout.split() + candidates
+        candidates = candidates[:1] + probe.stdout.split() + candidates[1:]
     found = [c for c in candidates if c and os.access(os.path.join(c, "pipenv"), os.X_OK)]
     if not found:
         raise AssertionError("pipenv is neither on PATH nor in python3's scripts folders: run `make install`")
