@@ -12,7 +12,7 @@ export CHECKPOINT_DISABLE := 1
 # pipenv in a venv of its own: a system Python may refuse `pip install` (PEP 668, Debian and Ubuntu's python3).
 PIPENV := .tools/pipenv/bin/pipenv
 
-.PHONY: install lint synth bootstrap plan apply drift destroy sweep test test-unit test-terraform test-e2e benchmark clean
+.PHONY: install lint synth diagram bootstrap plan apply drift destroy sweep test test-unit test-terraform test-e2e benchmark clean
 
 .tools/pipenv/.installed:
 	$(PYTHON) -m venv .tools/pipenv
@@ -46,6 +46,11 @@ lint: .venv/.installed
 
 synth: install
 	$(PIPENV) run python -O main.py
+
+# The README's architecture diagram and docs/architecture.dot/.svg, from the dev stack just synthesized (needs
+# Graphviz's `dot`: apt-get install graphviz). tests/test_diagram.py fails until they match the stack.
+diagram: synth
+	$(PIPENV) run python -m synth.diagram
 
 # The account stack (state bucket and its KMS key, API Gateway's logging role): once per account, before any
 # environment's first deploy; safe to run again (see synth/bootstrap.py). Uses the AWS credentials of the shell.
