@@ -12,10 +12,11 @@ plan     Synthesize that stack (skipped when nothing it is built from changed si
          synth/plan_review.py goes to stdout and plans/<suffix>/summary.md, what was reviewed (addresses and actions,
          no values) to plans/<suffix>/review.json. In staging, prod, the account stack and any protect_stateful
          environment (or with --gated) a replace or delete of a stateful resource fails the review unless
-         ALLOW_STATEFUL_CHANGES=<address,...> names it. --no-lock: a review plan that does not wait behind an apply
-         (Terraform refuses to apply a plan whose state has moved on).
+         ALLOW_STATEFUL_CHANGES=<address,...> names it (elsewhere the list is not read). --no-lock: a review plan
+         that does not wait behind an apply and writes nothing to the state bucket (Terraform refuses to apply a plan
+         whose state has moved on).
 apply    Apply exactly plans/<suffix>/tfplan; with --reviewed, only if its changes are those of that review.json.
-drift    `plan -refresh-only -detailed-exitcode` with the same summary (plans/<suffix>/drift.md).
+drift    `plan -refresh-only -detailed-exitcode` with the same summary (plans/<suffix>/drift.md); --no-lock too.
 destroy  Ad-hoc stacks only: destroy, check the state is empty, delete the state object.
 
 Ad-hoc stacks get EXPIRES_AT (default: today + [adhoc] ttl_days, UTC midnight) as their ExpiresAt tag at plan time, so
@@ -282,7 +283,8 @@ def plan(ws: Workspace, environ: Mapping[str, str], *, lock: bool = True) -> int
     t.planfile.chmod(0o600)
     result = ws.show(t.planfile)
     try:
-        allowed = allowed_addresses(environ.get("ALLOW_STATEFUL_CHANGES"), result)
+        # Checked only where the gate is on: one allowance line may serve staging and prod while dev has no such change.
+        allowed = allowed_addresses(environ.get("ALLOW_STATEFUL_CHANGES"), result) if t.gated else []
     except ValueError as error:
         t.planfile.unlink()
         raise OperateError(str(error), BAD_INPUT) from None
@@ -329,12 +331,18 @@ def apply(ws: Workspace, reviewed: Path | None = None) -> int:
     return 0
 
 
-def drift(ws: Workspace) -> int:
+def drift(ws: Workspace, *, lock: bool = True) -> int:
     t = ws.target
     ws.prepare()
     planfile = t.root / "drift.tfplan"
     code, _ = ws.terraform(
-        "plan", "-refresh-only", "-input=false", "-detailed-exitcode", f"-out={planfile}", LOCK_TIMEOUT, ok=(0, 2)
+        "plan",
+        "-refresh-only",
+        "-input=false",
+        "-detailed-exitcode",
+        f"-out={planfile}",
+        *([LOCK_TIMEOUT] if lock else ["-lock=false"]),
+        ok=(0, 2),
     )
     planfile.chmod(0o600)
     result = ws.show(planfile, ws.read_only_attributes())
@@ -393,7 +401,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] = os.envi
     parser.add_argument("command", choices=COMMANDS)
     parser.add_argument("suffix", help="dev, staging, prod, account, or an ad-hoc suffix such as pr123")
     parser.add_argument("--gated", action="store_true", help="plan: the staging/prod gate, whatever the stack")
-    parser.add_argument("--no-lock", action="store_true", help="plan: do not take the state lock")
+    parser.add_argument("--no-lock", action="store_true", help="plan, drift: do not take the state lock")
     parser.add_argument("--reviewed", type=Path, help="apply: the review.json the plan must match")
     parser.add_argument("--plans-dir", type=Path, default=PLANS_DIR, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -410,7 +418,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] = os.envi
         if args.command == "apply":
             return apply(ws, args.reviewed)
         if args.command == "drift":
-            return drift(ws)
+            return drift(ws, lock=not args.no_lock)
         return destroy(ws)
     except OperateError as error:
         log(f"error: {error}")

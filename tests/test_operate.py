@@ -108,3 +108,66 @@ def test_make_without_env_says_how_to_call_it():
     )
     assert result.returncode == 2, result
     assert "error: ENV is not set: make plan ENV=<suffix>" in result.stderr
+
+
+DB = "aws_db_instance.database_instance_D7FC2283"
+REPLACE_DB = {
+    "resource_changes": [
+        {
+            "address": DB,
+            "mode": "managed",
+            "type": "aws_db_instance",
+            "change": {"actions": ["delete", "create"], "replace_paths": [["kms_key_id"]]},
+        }
+    ]
+}
+
+
+@pytest.fixture
+def fake_terraform(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, ...]]:
+    """Terraform answering a plan with REPLACE_DB (the review and the gate are what is tested here)."""
+    calls: list[tuple[str, ...]] = []
+
+    def terraform(self, *args, ok=(0,), echo=True):
+        calls.append(args)
+        for arg in args:
+            if arg.startswith("-out="):
+                Path(arg.removeprefix("-out=")).write_bytes(b"plan")
+        return 2, json.dumps(REPLACE_DB) if args[0] == "show" else ""
+
+    monkeypatch.setattr(operate.Workspace, "prepare", lambda self: self.target.root.mkdir(parents=True, exist_ok=True))
+    monkeypatch.setattr(operate.Workspace, "terraform", terraform)
+    monkeypatch.setattr(operate.Workspace, "read_only_attributes", lambda self: {})
+    return calls
+
+
+@pytest.mark.parametrize(
+    "suffix, allowed, status",
+    [
+        ("dev", "", 0),
+        ("dev", "aws_db_instance.typo", 0),  # no gate, the list is not read
+        ("prod", "", 3),
+        ("prod", DB, 0),
+        ("prod", f"{DB},aws_db_instance.typo", 2),
+    ],
+)
+def test_the_gate_and_its_allowance_list(suffix, allowed, status, tmp_path, fake_terraform, capsys):
+    environ = {"ALLOW_STATEFUL_CHANGES": allowed} if allowed else {}
+    assert operate.main(["plan", suffix, "--plans-dir", str(tmp_path)], environ) == status
+    out, err = capsys.readouterr()
+    planfile = tmp_path / suffix / "tfplan"
+    assert planfile.exists() is (status == 0), "a refused plan must not stay behind"
+    if status == 3:
+        assert f"- replace `{DB}` (forced by `kms_key_id`) **BLOCKED**" in out
+        assert f"the stateful-change gate refuses {DB}" in err
+        assert (tmp_path / suffix / "summary.md").read_text() == out
+    if status == 0:
+        review = json.loads((tmp_path / suffix / "review.json").read_text())
+        assert review["changes"] == [{"address": DB, "action": "replace", "forced_by": ["kms_key_id"]}]
+
+
+def test_no_lock_plans_without_the_state_lock(tmp_path, fake_terraform):
+    assert operate.main(["plan", "dev", "--no-lock", "--plans-dir", str(tmp_path)], {}) == 0
+    assert operate.main(["drift", "dev", "--no-lock", "--plans-dir", str(tmp_path)], {}) == 0
+    plans = [call for call in fake_terraform if call[0] == "plan"]
+    assert len(plans) == 2 and all("-lock=false" in call for call in plans), plans

@@ -269,7 +269,7 @@ def test_drift_checks_every_environment_daily_in_its_own_group():
     job = jobs("drift.yml")["drift"]
     assert job["strategy"]["matrix"]["environment"] == ENVIRONMENTS
     assert job["concurrency"]["group"] == "drift-${{ matrix.environment }}"
-    assert any(step.get("run") == 'make drift ENV="$ENVIRONMENT"' for step in job["steps"])
+    assert any(step.get("run") == 'make drift ENV="$ENVIRONMENT" OPERATE_ARGS=--no-lock' for step in job["steps"])
     deploy_groups = {j["concurrency"]["group"] for j in jobs("deploy.yml").values()}
     assert not {f"drift-{env}" for env in ENVIRONMENTS} & deploy_groups
 

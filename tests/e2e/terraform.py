@@ -55,6 +55,8 @@ _DROPPED_ENV = (
     "ENVIRONMENTS",
     "ENVIRONMENT_SUFFIX",
     "CDKTF_OUTDIR",
+    "EXPIRES_AT",
+    "ALLOW_STATEFUL_CHANGES",
 )
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")

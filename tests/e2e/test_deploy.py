@@ -13,8 +13,11 @@ failed is skipped with the reason. What the steps do:
 1b. The account stack: its state in its own bucket (SSE-KMS), the bucket's protections, API Gateway's logging role.
 2. Integration checks of dev and pr123 with boto3, ids read from ``terraform output -json``.
 3. The API's Lambda handler, run in-process against the emulator (moto runs Lambda code only in Docker).
-4. dev and pr123 re-plan with no changes.
-5. One state object per suffix; destroying pr123 leaves dev untouched and nothing of pr123; then dev.
+4. dev and pr123 re-plan with no changes (dev with `make plan ENV=dev`, which must say "no changes").
+5. One state object per suffix; the sweeper (`make sweep`) destroys pr123 (ExpiresAt yesterday) with its state object
+   and keeps pr124 (next week); dev is untouched. Meanwhile `make plan ENV=dev` reviews changed settings against the
+   deployed dev, gated as prod: a bigger DB instance class (an in-place update) and no data key (the gate refuses the
+   Redis replacement, naming `kms_key_id`, and the key's deletion). Then dev is destroyed.
 6. staging: integration checks (Multi-AZ), re-plan, destroy, nothing left.
 7. prod: re-plan; ``destroy`` is refused by ``prevent_destroy`` and deletes nothing (prod stays in moto).
 8. One deployment and destroy through ``cdktf deploy``/``cdktf destroy`` (pipenv + main.py, as a developer runs it),
@@ -22,6 +25,9 @@ failed is skipped with the reason. What the steps do:
    still find the state and destroy everything.
 9. A stack pinned to another account: its plan is refused before any change.
 10. The bootstrap run again (in the background from step 1 on) changes nothing.
+11. pr124 through the operator commands, in the background from step 1 on: `make plan` + `make apply REVIEWED=...`
+    (tagged ExpiresAt), `make drift` finds nothing, a log group's retention changed with boto3, `make drift` exits 2
+    naming `retention_in_days`; after the sweeper ran, `make destroy` removes it and its state object.
 
 Time: the AWS provider's RDS waiters poll with fixed delays, so creating the DB instance takes ~80 s and deleting
 it ~60 s although moto answers "available" at once: an apply takes ~100-120 s and a destroy ~70 s whatever moto does.
@@ -119,6 +125,13 @@ CLI_PROJECT_FILES = (
 )
 WRONG_ACCOUNT_SUFFIX = "acct1"
 WRONG_ACCOUNT_ID = "111111111111"
+# A second ad-hoc stack, deployed, checked for drift and destroyed with the operator commands (`make plan|apply|drift|
+# destroy`, synth/operate.py). pr123 is past its time to live, pr124 is not: the sweeper must destroy exactly pr123.
+PR124 = "pr124"
+TODAY = dt.datetime.now(dt.UTC).date()
+PR123_EXPIRES_AT = (TODAY - dt.timedelta(days=1)).isoformat()
+PR124_EXPIRES_AT = (TODAY + dt.timedelta(days=7)).isoformat()
+OPERATOR_TIMEOUT = 900
 
 
 def state_key(suffix: str) -> str:
@@ -538,12 +551,16 @@ class E2E:
             "environments": {},
             "steps": [],
         }
-        self.executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="e2e")
+        self.executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="e2e")
         self.background: dict[str, Future] = {}
         self.deployments: dict[str, Deployment] = {}
         self.cli: CdktfCli | None = None
         self.wrong_account: WrongAccount | None = None
         self.bootstrap: Bootstrap | None = None
+        self.pr124: dict[str, Any] = {}  # what pr124's background lifecycle saw
+        self.pr124_deployed = threading.Event()
+        self.swept = threading.Event()  # the sweeper ran (or will not run): pr124 may go
+        self.plans: dict[str, Result] = {}  # `make plan ENV=dev`: unchanged (step 4), changed settings (step 5)
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
 
@@ -680,6 +697,7 @@ def e2e(request: pytest.FixtureRequest, plugin_dir: str, tmp_path_factory: pytes
         e2e.save_report()
         yield e2e
     finally:
+        e2e.swept.set()  # pr124's lifecycle destroys its stack once the sweeper step is over, run or not
         stopped = stop_all_running()
         if stopped:
             e2e.progress.say(f"stopped commands still running: {stopped}")
@@ -695,7 +713,13 @@ def e2e(request: pytest.FixtureRequest, plugin_dir: str, tmp_path_factory: pytes
 
 def synthesize(e2e: E2E, outdir: Path) -> Path:
     """All four stacks at once, as CI would: ``python -O main.py`` with the S3 backend (the default)."""
-    env = dict(e2e.env, ENVIRONMENTS="dev,staging,prod", ENVIRONMENT_SUFFIX=ADHOC, CDKTF_OUTDIR=str(outdir))
+    env = dict(
+        e2e.env,
+        ENVIRONMENTS="dev,staging,prod",
+        ENVIRONMENT_SUFFIX=ADHOC,
+        EXPIRES_AT=PR123_EXPIRES_AT,
+        CDKTF_OUTDIR=str(outdir),
+    )
     result = run([sys.executable, "-O", "main.py"], cwd=REPO, env=env, log=LOG_DIR / "synth.log", timeout=300)
     assert result.ok, result.describe()
     e2e.progress.say(f"synthesized {', '.join(SUFFIXES)} in {result.seconds:.0f}s into {outdir}")
@@ -1151,6 +1175,7 @@ def test_01_deploy_dev_and_pr123_with_state_lock(e2e: E2E) -> None:
     e2e.submit(WRONG_ACCOUNT_SUFFIX, e2e.wrong_account.run)
     assert e2e.bootstrap is not None
     e2e.submit("bootstrap-again", e2e.bootstrap.again)
+    e2e.submit(PR124, lambda: pr124_lifecycle(e2e))
 
     dev, adhoc = e2e.deployments["dev"], e2e.deployments[ADHOC]
     # A second working directory for pr123, initialised on its own: another engineer's checkout.
@@ -1211,6 +1236,100 @@ def state_object_absent(e2e: E2E, key: str) -> bool:
         return False
     except ClientError:
         return True
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# The operator commands: `make plan|apply|drift|destroy ENV=<suffix>` and `make sweep`, as CI runs them
+# --------------------------------------------------------------------------------------------------------------------
+class Operator:
+    """``python -m synth.operate`` / ``synth.sweeper`` (what the make targets run) with the e2e environment; working
+    files under ``plans_dir`` (the synthesized stack, Terraform's data folder, the plan and its summary)."""
+
+    def __init__(self, e2e: E2E, name: str, plans_dir: Path, env: dict[str, str] | None = None) -> None:
+        self.e2e, self.name, self.plans_dir = e2e, name, plans_dir
+        self.env = {**e2e.env, **(env or {})}
+        self._count = itertools.count(1)
+
+    def run(self, *args: str, module: str = "synth.operate") -> Result:
+        log = LOG_DIR / f"{self.name}-op{next(self._count):02d}-{args[0] if args else 'sweep'}.log"
+        self.e2e.progress.say(f"{self.name}: python -m {module} {' '.join(args)}")
+        result = run(
+            [sys.executable, "-m", module, *args, "--plans-dir", str(self.plans_dir)],
+            cwd=REPO,
+            env=self.env,
+            log=log,
+            timeout=OPERATOR_TIMEOUT,
+        )
+        self.e2e.progress.say(
+            f"{self.name}: {module} {' '.join(args)} exited {result.returncode} in {result.seconds:.0f}s"
+        )
+        return result
+
+    def summary(self, suffix: str, name: str = "summary.md") -> str:
+        return (self.plans_dir / suffix / name).read_text(encoding="utf-8")
+
+
+def state_document(e2e: E2E, suffix: str) -> dict[str, Any]:
+    body = e2e.aws("s3").get_object(Bucket=STATE_BUCKET, Key=state_key(suffix))["Body"].read()
+    document: dict[str, Any] = json.loads(body)
+    return document
+
+
+def out_of_band_change(e2e: E2E, suffix: str) -> str:
+    """What an engineer does in the console: the workflow's log group kept 30 days instead of the profile's 7."""
+    name = f"/aws/vendedlogs/states/video-processing-{suffix}"
+    groups = e2e.aws("logs").describe_log_groups(logGroupNamePrefix=name)["logGroups"]
+    assert [g["logGroupName"] for g in groups] == [name], groups
+    e2e.aws("logs").put_retention_policy(logGroupName=name, retentionInDays=30)
+    return name
+
+
+def pr124_lifecycle(e2e: E2E) -> None:
+    """In the background from step 1 on: `make plan` (EXPIRES_AT a week ahead), `make apply REVIEWED=...`, `make
+    drift` (none), a change made outside Terraform, `make drift` again; then, once the sweeper has run (step 5),
+    `make destroy`."""
+    seen, op = e2e.pr124, Operator(e2e, PR124, e2e.workdir / "plans", {"EXPIRES_AT": PR124_EXPIRES_AT})
+    seen["plan"] = op.run("plan", PR124)
+    assert seen["plan"].ok, seen["plan"].describe()
+    seen["apply"] = op.run("apply", PR124, "--reviewed", str(op.plans_dir / PR124 / "review.json"))
+    assert seen["apply"].ok, seen["apply"].describe()
+    seen["outputs"] = {k: v["value"] for k, v in state_document(e2e, PR124)["outputs"].items()}
+    (vpc,) = e2e.aws("ec2").describe_vpcs(VpcIds=[seen["outputs"]["vpc_id"]])["Vpcs"]
+    seen["vpc_tags"] = {t["Key"]: t["Value"] for t in vpc.get("Tags", [])}
+    e2e.pr124_deployed.set()
+    seen["drift_before"] = op.run("drift", PR124)
+    seen["changed"] = out_of_band_change(e2e, PR124)
+    seen["drift_after"] = op.run("drift", PR124)
+    seen["drift_summary"] = op.summary(PR124, "drift.md")
+    e2e.swept.wait(OPERATOR_TIMEOUT)
+    seen["state_after_sweep"] = state_object(e2e, PR124)
+    seen["destroy"] = op.run("destroy", PR124)
+    api = re.fullmatch(r"https://([a-z0-9]+)\.execute-api\..*", seen["outputs"]["api_url"])
+    seen["leftovers"] = leftovers(e2e, PR124, [api.group(1)] if api else [])
+    seen["state_after_destroy"] = state_object(e2e, PR124)
+
+
+# `make plan ENV=dev` against the deployed dev with changed settings (step 5): a bigger DB instance class (an in-place
+# update) and no customer-managed key (Redis re-created: kms_key_id forces it; the key deleted), gated as prod.
+CHANGED_DEV = (
+    ("[environments.dev.database]\n", 'instance_class = "db.t3.large"\n'),
+    ("[environments.dev.security]\n", "customer_managed_key = false\n"),
+)
+
+
+def review_dev_changes(e2e: E2E) -> Result:
+    """A review plan (no lock; nothing is applied) of CHANGED_DEV, with the gate of prod (`--gated`)."""
+    text = (REPO / "config" / "environments.toml").read_text()
+    for anchor, line in CHANGED_DEV:
+        assert anchor in text, anchor
+        text = text.replace(anchor, anchor + line, 1)
+    config = e2e.workdir / "environments-changed.toml"
+    config.write_text(text)
+    op = Operator(e2e, "dev-changed", e2e.workdir / "plans-changed", {"VP_CONFIG": str(config)})
+    result = op.run("plan", "dev", "--no-lock", "--gated")
+    with contextlib.suppress(OSError):
+        result.output += "\n--- summary.md ---\n" + op.summary("dev")
+    return result
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -1494,13 +1613,21 @@ def test_03_lambda_invoke_needs_docker(e2e: E2E) -> None:
 # Step 4: re-plan dev and pr123
 # --------------------------------------------------------------------------------------------------------------------
 def test_04_replan_dev_and_pr123_no_changes(e2e: E2E) -> None:
+    """pr123 with plain `terraform plan -detailed-exitcode`; dev with `make plan ENV=dev` (the operator command must
+    print "no changes" on an unchanged deployed stack)."""
     deployments = [e2e.deployments[s] for s in ("dev", ADHOC)]
     for d in deployments:
         d.require_applied()
-    jobs = [e2e.executor.submit(d.replan) for d in deployments]
-    e2e.progress.wait(jobs)
+    operator = Operator(e2e, "dev-unchanged", e2e.workdir / "plans-unchanged")
+    dev_plan = e2e.executor.submit(operator.run, "plan", "dev")
+    jobs = [e2e.executor.submit(deployments[1].replan)]
+    e2e.progress.wait([dev_plan, *jobs])
+    result = e2e.plans["unchanged"] = dev_plan.result()
+    e2e.report["environments"]["dev"]["make_plan_unchanged_seconds"] = round(result.seconds, 1)
     problems = []
-    for d, job in zip(deployments, jobs, strict=True):
+    if not (result.returncode == 0 and "dev: plan: no changes" in result.output and "No changes." in result.output):
+        problems.append(f"dev: `make plan` did not say no changes:\n{result.describe(60)}")
+    for d, job in zip(deployments[1:], jobs, strict=True):
         result, changes = job.result()
         e2e.progress.say(f"{d.suffix}: re-plan exit {result.returncode}, {len(changes)} change(s)")
         if result.returncode != 0:
@@ -1528,17 +1655,37 @@ def test_05_state_object_per_suffix(e2e: E2E) -> None:
         assert vpcs and vpcs[0]["instances"][0]["attributes"]["tags"]["Name"] == f"vpc-{suffix}"
 
 
-def test_05_destroy_pr123_leaves_dev_untouched(e2e: E2E) -> None:
+def test_05_sweeper_destroys_expired_pr123_only_and_leaves_dev_untouched(e2e: E2E) -> None:
+    """`make sweep`: pr123 (ExpiresAt yesterday) is destroyed with its state object; pr124 (a week ahead, deployed
+    with the operator commands in the background) and dev are not touched."""
     dev, adhoc = e2e.deployments["dev"], e2e.deployments[ADHOC]
     adhoc.require_applied()
     dev.require_applied()
+    # Meanwhile, in the background: `make plan ENV=dev` of changed settings against the deployed dev (step 5b).
+    e2e.submit("review", lambda: e2e.plans.setdefault("changed", review_dev_changes(e2e)))
+    if not e2e.pr124_deployed.wait(OPERATOR_TIMEOUT):
+        e2e.progress.say(f"{PR124} is not deployed: the sweeper runs with pr123 alone")
+    pr124_before = state_object(e2e, PR124)
     dev_state_before = state_object(e2e, "dev")
     dev_resources_before = dev.tf.state_list()
     dev_out, adhoc_apis = dev.outputs(), rest_api_ids(adhoc)
 
-    result = adhoc.destroy()
-    assert_destroyed(e2e, adhoc, result, adhoc_apis)
+    sweep = Operator(e2e, "sweep", e2e.workdir / "plans").run(module="synth.sweeper")
+    e2e.swept.set()
+    adhoc.record["destroy"] = f"swept (exit {sweep.returncode})"
+    adhoc.record["destroy_seconds"] = round(sweep.seconds, 1)
+    assert sweep.ok, sweep.describe()
+    assert destroyed(sweep.output) == adhoc.resources, sweep.describe(20)
+    left = leftovers(e2e, ADHOC, adhoc_apis)
+    assert not left, f"{ADHOC} left behind after the sweep: {left}"
     adhoc.applied = False
+    assert f"sweep: {ADHOC}: destroyed: expires {PR123_EXPIRES_AT}T00:00:00Z (ExpiresAt tag)" in sweep.output
+    assert state_object(e2e, ADHOC) is None, "the sweeper left pr123's state object"
+    if pr124_before is not None:
+        assert f"sweep: {PR124}: kept: expires {PR124_EXPIRES_AT}T00:00:00Z (ExpiresAt tag)" in sweep.output
+        pr124_after = state_object(e2e, PR124)
+        assert pr124_after is not None and pr124_after["ETag"] == pr124_before["ETag"], "pr124's state changed"
+        assert f"{PR124}: terraform" not in sweep.output, "the sweeper ran Terraform on pr124"
 
     dev_state_after = state_object(e2e, "dev")
     assert dev_state_after is not None and dev_state_before is not None
@@ -1557,9 +1704,39 @@ def test_05_destroy_pr123_leaves_dev_untouched(e2e: E2E) -> None:
     assert result.returncode == 0, f"dev no longer plans clean after pr123's destroy: {changes}\n{result.describe(30)}"
 
 
+def changed_dev_plan(e2e: E2E) -> Result:
+    error = e2e.wait_background("review")
+    if "changed" not in e2e.plans:
+        pytest.fail(f"`make plan ENV=dev` of the changed settings did not run: {error!r}", pytrace=False)
+    return e2e.plans["changed"]
+
+
+def test_05b_make_plan_shows_a_db_instance_class_change_as_an_in_place_update(e2e: E2E) -> None:
+    result = changed_dev_plan(e2e)
+    assert "| `aws_db_instance` |  | 1 |  |  |" in result.output, result.describe(80)
+    assert not re.search(r"- (replace|delete) `aws_db_instance\.", result.output), result.describe(80)
+
+
+def test_05b_gate_in_prod_mode_refuses_replacing_redis_and_names_the_attribute(e2e: E2E) -> None:
+    # Without the data key Redis must be re-created (kms_key_id forces it) and the key goes. (The database and EFS
+    # do not show: an argument left unset keeps the key they were created with.)
+    result = changed_dev_plan(e2e)
+    assert result.returncode == 3, result.describe()
+    assert re.search(
+        r"- replace `aws_elasticache_replication_group\.cache_redis_[0-9A-F]{8}` \(forced by `kms_key_id`\) "
+        r"\*\*BLOCKED\*\*",
+        result.output,
+    ), result.describe(80)
+    assert re.search(r"- delete `aws_kms_key\.encryption_key_[0-9A-F]{8}` \*\*BLOCKED\*\*", result.output)
+    assert "the stateful-change gate refuses aws_elasticache_replication_group." in result.output
+    assert not (e2e.workdir / "plans-changed" / "dev" / "tfplan").exists(), "a refused plan was kept"
+
+
 def test_05_destroy_dev(e2e: E2E) -> None:
     dev = e2e.deployments["dev"]
     dev.require_applied()
+    if "review" in e2e.background:
+        e2e.wait_background("review")  # its plan reads dev
     dev_apis = rest_api_ids(dev)
     result = dev.destroy()
     assert_destroyed(e2e, dev, result, dev_apis)
@@ -1774,3 +1951,45 @@ def test_10_bootstrap_again_changes_nothing(e2e: E2E) -> None:
     assert result.ok and NO_CHANGES in result.output, result.describe()
     assert "Apply complete" not in result.output and "migrate-state" not in result.output
     assert "exists: updating the account stack with the S3 backend" in result.output
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Step 11: pr124 through the operator commands (in the background from step 1 on; destroyed after the sweeper ran)
+# --------------------------------------------------------------------------------------------------------------------
+def pr124_seen(e2e: E2E, key: str) -> Any:
+    error = e2e.wait_background(PR124)
+    if key not in e2e.pr124:
+        pytest.fail(f"{PR124}: its lifecycle stopped before {key!r}: {error!r}", pytrace=False)
+    return e2e.pr124[key]
+
+
+def test_11_pr124_deployed_with_make_plan_and_apply_tagged_expires_at(e2e: E2E) -> None:
+    plan, apply = pr124_seen(e2e, "plan"), pr124_seen(e2e, "apply")
+    assert plan.ok and "pr124: plan: " in plan.output and " to create" in plan.output, plan.describe()
+    assert apply.ok and "the refreshed state is the drift baseline" in apply.output, apply.describe()
+    assert pr124_seen(e2e, "vpc_tags").get("ExpiresAt") == f"{PR124_EXPIRES_AT}T00:00:00Z"
+
+
+def test_11_pr124_drift_none_right_after_apply(e2e: E2E) -> None:
+    result = pr124_seen(e2e, "drift_before")
+    assert result.returncode == 0, result.describe(80)
+    assert "No drift." in result.output and "pr124: drift: none" in result.output
+
+
+def test_11_pr124_drift_exits_2_naming_the_out_of_band_change(e2e: E2E) -> None:
+    result = pr124_seen(e2e, "drift_after")
+    assert result.returncode == 2, result.describe(80)
+    assert re.search(
+        r"pr124: drift: aws_cloudwatch_log_group\.workflow_logs_[0-9A-F]{8}: retention_in_days", result.output
+    ), result.describe(80)
+    summary = pr124_seen(e2e, "drift_summary")
+    assert "**Drift seen while refreshing**" in summary and "retention_in_days" in summary, summary
+    assert summary.count("\n- `") == 1, f"more than the one change is reported as drift:\n{summary}"
+
+
+def test_11_make_destroy_removes_pr124_and_its_state_object(e2e: E2E) -> None:
+    assert pr124_seen(e2e, "state_after_sweep") is not None, "the sweeper deleted pr124's state object"
+    result = pr124_seen(e2e, "destroy")
+    assert result.ok and "pr124: destroyed" in result.output, result.describe()
+    assert pr124_seen(e2e, "leftovers") == []
+    assert pr124_seen(e2e, "state_after_destroy") is None
