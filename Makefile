@@ -12,7 +12,7 @@ export CHECKPOINT_DISABLE := 1
 # pipenv in a venv of its own: a system Python may refuse `pip install` (PEP 668, Debian and Ubuntu's python3).
 PIPENV := .tools/pipenv/bin/pipenv
 
-.PHONY: install lint synth diagram bootstrap plan apply drift destroy sweep test test-unit test-terraform test-e2e benchmark clean
+.PHONY: install lint synth diagram bootstrap plan apply drift destroy sweep test test-unit test-terraform benchmark clean
 
 .tools/pipenv/.installed:
 	$(PYTHON) -m venv .tools/pipenv
@@ -88,17 +88,17 @@ plan apply drift destroy: install
 sweep: install
 	@TF_PLUGIN_DIR="$$(scripts/find-plugin-dir)" .venv/bin/python -m synth.sweeper $(SWEEP_ARGS)
 
-# Two pytest runs side by side: the deploy suite (-m e2e: ~7 min, most of it waiting on Terraform's RDS waiters) and
-# everything else (~3.5 min of CPU). The deploy suite's output goes to .e2e/pytest.log, printed when both are done;
+# Two pytest runs side by side: the deploy suite (-m deploy: ~8 min, most of it waiting on Terraform's RDS waiters)
+# and everything else (~4-5 min of CPU). The deploy suite's output goes to .e2e/pytest.log, printed when both are done;
 # `tail -f .e2e/pytest.log` follows it. Exit status: the first failing run's (5, "no tests selected", counts as
 # passed as long as the other run selected some).
 test: install .tools/checkov/.installed
 	@mkdir -p .e2e; export TF_PLUGIN_DIR="$$(scripts/find-plugin-dir)"; \
-	$(PIPENV) run pytest -m e2e -p no:cacheprovider $(PYTEST_ARGS) > .e2e/pytest.log 2>&1 & deploy=$$!; \
+	$(PIPENV) run pytest -m deploy -p no:cacheprovider $(PYTEST_ARGS) > .e2e/pytest.log 2>&1 & deploy=$$!; \
 	trap 'kill $$deploy 2>/dev/null' INT TERM; \
-	$(PIPENV) run pytest -m "not e2e" $(PYTEST_ARGS); rest=$$?; \
+	$(PIPENV) run pytest -m "not deploy" $(PYTEST_ARGS); rest=$$?; \
 	wait $$deploy; deployed=$$?; \
-	echo "=== deploy suite (pytest -m e2e), from .e2e/pytest.log ==="; cat .e2e/pytest.log; \
+	echo "=== deploy suite (pytest -m deploy), from .e2e/pytest.log ==="; cat .e2e/pytest.log; \
 	if [ $$rest -eq 5 ] && [ $$deployed -eq 5 ]; then exit 5; fi; \
 	for status in $$rest $$deployed; do if [ $$status -ne 0 ] && [ $$status -ne 5 ]; then exit $$status; fi; done
 
