@@ -171,3 +171,17 @@ def test_no_lock_plans_without_the_state_lock(tmp_path, fake_terraform):
     assert operate.main(["drift", "dev", "--no-lock", "--plans-dir", str(tmp_path)], {}) == 0
     plans = [call for call in fake_terraform if call[0] == "plan"]
     assert len(plans) == 2 and all("-lock=false" in call for call in plans), plans
+
+
+def test_an_empty_plan_says_no_changes_without_show(tmp_path, fake_terraform, monkeypatch, capsys):
+    def terraform(self, *args, ok=(0,), echo=True):
+        fake_terraform.append(args)
+        assert args[0] != "show", "show -json loads the provider's schemas (~3 s): not for an empty plan"
+        self.target.planfile.write_bytes(b"plan")
+        return 0, ""
+
+    monkeypatch.setattr(operate.Workspace, "terraform", terraform)
+    assert operate.main(["plan", "prod", "--plans-dir", str(tmp_path)], {}) == 0
+    out, err = capsys.readouterr()
+    assert "No changes." in out and "prod: plan: no changes" in err
+    assert json.loads((tmp_path / "prod" / "review.json").read_text()) == {"changes": [], "outputs": {}}
