@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from scripts.github_api import GitHub, GitHubError, Send, urllib_send
+from scripts.stateful_changes import environment_names
 
 MARKER = "<!-- video-pipeline-plan -->"
 ARTIFACT_PREFIX = "plan-summary-"  # the plan jobs upload plans/<env>/summary.md as artifact plan-summary-<env>
@@ -89,12 +90,6 @@ def read_summaries(directory: Path, environments: Sequence[str]) -> dict[str, st
         path = directory / f"{ARTIFACT_PREFIX}{environment}" / "summary.md"
         summaries[environment] = path.read_text(encoding="utf-8") if path.is_file() else None
     return summaries
-
-
-def environment_names() -> list[str]:
-    from config.settings import load_environments  # the app's settings: standard library only
-
-    return [env.name for env in load_environments(environ={})]
 
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] = os.environ, send: Send = urllib_send) -> int:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -34,6 +33,7 @@ from config.naming import InvalidSuffix
 from config.settings import AccountSettings, ConfigError, load_account
 from main import LOCAL_STATE_DIR, ROOT, log, synthesize
 from synth.output import OutputFolderError, check_output_folder
+from synth.terraform_cli import terraform
 
 WORK_DIR = ROOT / ".bootstrap"
 PLAN = "bootstrap.tfplan"
@@ -103,23 +103,10 @@ class Bootstrap:
         """Run Terraform in the stack folder: its exit code and output, shown on stderr as it comes unless `echo` is
         off (`state pull`). stdout stays free, as in main.py."""
         log(f"bootstrap: terraform {' '.join(args)}")
-        lines = []
-        with subprocess.Popen(  # noqa: S603 - a fixed program and arguments this module builds
-            ["terraform", *args, "-no-color"],  # noqa: S607 - Terraform from PATH, as make and the cdktf CLI run it
-            cwd=self.stack_dir,
-            env=self.env,
-            text=True,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-        ) as proc:
-            assert proc.stdout is not None  # noqa: S101 - stdout=PIPE
-            for line in proc.stdout:
-                lines.append(line)
-                if echo:
-                    sys.stderr.write(line)
-        if proc.returncode not in ok:
-            raise BootstrapError(f"`terraform {' '.join(args)}` in {self.stack_dir} exited {proc.returncode}")
-        return proc.returncode, "".join(lines)
+        code, output = terraform(*args, cwd=self.stack_dir, env=self.env, echo=echo)
+        if code not in ok:
+            raise BootstrapError(f"`terraform {' '.join(args)}` in {self.stack_dir} exited {code}")
+        return code, output
 
     def pulled_state(self) -> dict[str, Any]:
         state: dict[str, Any] = json.loads(self.terraform("state", "pull", echo=False)[1])

@@ -33,7 +33,6 @@ import datetime as dt
 import hashlib
 import json
 import os
-import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -52,6 +51,7 @@ from synth.plan_review import (
     markdown,
     review,
 )
+from synth.terraform_cli import terraform
 
 PLANS_DIR = ROOT / "plans"
 # What a stack is built from: a change to any of these synthesizes again.
@@ -213,23 +213,10 @@ class Workspace:
     def terraform(self, *args: str, ok: tuple[int, ...] = (0,), echo: bool = True) -> tuple[int, str]:
         """Terraform in the stack folder; its output goes to stderr as it comes (stdout carries the summary)."""
         log(f"{self.target.suffix}: terraform {' '.join(args)}")
-        lines = []
-        with subprocess.Popen(  # noqa: S603 - a fixed program and arguments this module builds
-            ["terraform", *args, "-no-color"],  # noqa: S607 - Terraform from PATH, as make and the cdktf CLI run it
-            cwd=self.target.stack_dir,
-            env=self.env,
-            text=True,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-        ) as proc:
-            assert proc.stdout is not None  # noqa: S101 - stdout=PIPE
-            for line in proc.stdout:
-                lines.append(line)
-                if echo:
-                    sys.stderr.write(line)
-        if proc.returncode not in ok:
-            raise OperateError(f"`terraform {' '.join(args)}` in {self.target.stack_dir} exited {proc.returncode}")
-        return proc.returncode, "".join(lines)
+        code, output = terraform(*args, cwd=self.target.stack_dir, env=self.env, echo=echo)
+        if code not in ok:
+            raise OperateError(f"`terraform {' '.join(args)}` in {self.target.stack_dir} exited {code}")
+        return code, output
 
     def show(self, planfile: Path, read_only: Mapping[str, frozenset[str]] | None = None) -> Review:
         _, text = self.terraform("show", "-json", str(planfile), echo=False)
